@@ -1,0 +1,1 @@
+"""Domain of the GP mentor matcher: problem data, rules, scoring, spreadsheets, command line."""

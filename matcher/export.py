@@ -1,0 +1,96 @@
+"""Write a round's results: pairs.csv, unmatched.csv and result.json, all or nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from matcher.data import ProblemData
+from matcher.explain import pair_reason
+from matcher.spreadsheet import safe_cell, write_csv
+from solver.result import Result
+
+PAIR_COLUMNS = ("mentor_id", "mentor_name", "mentee_id", "mentee_name", "cohort", "score", "reasons")
+UNMATCHED_COLUMNS = ("mentee_id", "mentee_name", "cohort", "reason")
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    """The rows of the outputs, ready to write or serve."""
+
+    pairs: list[dict[str, Any]]
+    unmatched: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+def build_report(problem: ProblemData, result: Result, unmatched_reasons: dict[str, str]) -> RoundReport:
+    mentors = {m.mentor_id: m for m in problem.mentors}
+    mentees = {m.mentee_id: m for m in problem.mentees}
+    pairs = []
+    for pair in result.pairs:
+        mentor, mentee = mentors[pair.mentor_id], mentees[pair.mentee_id]
+        pairs.append({
+            "mentor_id": mentor.mentor_id, "mentor_name": mentor.name, "mentee_id": mentee.mentee_id,
+            "mentee_name": mentee.name, "cohort": mentee.cohort, "score": pair.score,
+            "reasons": pair_reason(problem, mentor, mentee),
+        })
+    matched = {p.mentee_id for p in result.pairs}
+    unmatched = [
+        {"mentee_id": m.mentee_id, "mentee_name": m.name, "cohort": m.cohort,
+         "reason": unmatched_reasons.get(m.mentee_id, "")}
+        for m in problem.mentees if m.mentee_id not in matched
+    ]
+    priority = [m for m in problem.mentees if problem.is_priority(m)]
+    fellows = [m for m in problem.mentees if m.cohort == "fellow"]
+    summary = {
+        "status": result.status.value,
+        "objective": result.objective,
+        "best_bound": result.best_bound,
+        "gap": round(result.gap, 6),
+        "seconds": result.seconds,
+        "mentees": len(problem.mentees),
+        "mentees_matched": len(matched),
+        "fellows": len(fellows),
+        "fellows_matched": sum(1 for m in fellows if m.mentee_id in matched),
+        "priority_mentees": len(priority),
+        "priority_matched": sum(1 for m in priority if m.mentee_id in matched),
+        "mentors_used": len({p.mentor_id for p in result.pairs}),
+        "levels": [
+            {"name": lv.name, "value": lv.value, "bound": lv.bound, "proven": lv.proven} for lv in result.levels
+        ],
+        "allowed_pairs": result.allowed_pairs,
+        "candidate_pairs": result.candidate_pairs,
+        "timings": result.timings,
+        "conflicts": list(result.conflicts),
+        "advice": result.status.advice,
+    }
+    return RoundReport(pairs, unmatched, summary)
+
+
+def write_report(report: RoundReport, out_dir: str | Path) -> list[Path]:
+    """Write the three files into ``out_dir``; on failure no file of this round is left."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".round-", dir=out))
+    try:
+        write_csv(staging / "pairs.csv", PAIR_COLUMNS, report.pairs)
+        write_csv(staging / "unmatched.csv", UNMATCHED_COLUMNS, report.unmatched)
+        document = {**report.summary, "pairs": _safe(report.pairs), "unmatched": _safe(report.unmatched)}
+        (staging / "result.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written = []
+        for name in ("pairs.csv", "unmatched.csv", "result.json"):
+            os.replace(staging / name, out / name)
+            written.append(out / name)
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _safe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """JSON exports too are often pasted into spreadsheets: neutralise formula-like text."""
+    return [{k: v if isinstance(v, int | float) else safe_cell(v) for k, v in row.items()} for row in rows]

@@ -1,0 +1,1 @@
+"""Optimisation: the CP-SAT matching model, flow relaxation and warm start, diagnosis."""

@@ -1,0 +1,141 @@
+"""Min-cost flow over all allowed pairs: the relaxation that bounds levels 1-3, and a warm start.
+
+Dropping only the mentors' lower capacity (and the penalty level) leaves a b-matching, which a
+flow solves exactly in a fraction of a second even with millions of pairs. Its optimum is
+therefore a valid bound for the first three levels of the real problem, and very often the
+real optimum: when its pairs keep every mentor inside the band, nothing is left to prove.
+
+Two flows give the lexicographic optimum of the relaxation: the first fixes how many priority
+and other mentees can be matched; the second, with those counts as supplies, maximises waiting
+days and then quality (quality is scaled below one day of waiting, so it only breaks ties).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+from solver.instance import Instance
+
+SOURCE, SINK, PRIORITY_HUB, OTHER_HUB = 0, 1, 2, 3
+# OR-Tools scales costs by the node count inside its cost-scaling algorithm.
+MAX_SAFE_COST = 2**62
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    priority_matched: int
+    matched: int
+    waiting_days: int
+    quality: int
+    chosen: np.ndarray  # indices of allowed pairs in one optimal relaxed matching
+
+
+class FlowError(RuntimeError):
+    """The flow solver did not reach an optimum (a bug, never bad input)."""
+
+
+def _solve(flow: min_cost_flow.SimpleMinCostFlow) -> None:
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise FlowError(f"min-cost flow ended with status {status}")
+
+
+def relax(inst: Instance, open_mentors: np.ndarray | None = None) -> Relaxation:
+    """Lexicographic optimum of levels 1-3 without mentors' lower capacities.
+
+    ``open_mentors`` (bool per mentor) restricts which mentors may take new mentees.
+    """
+    n_mentees, n_mentors = inst.n_mentees, inst.n_mentors
+    pairs = inst.pairs
+    locked = np.flatnonzero(inst.locked)
+    locked_mentee = np.zeros(n_mentees, dtype=bool)
+    locked_mentee[pairs.mentee[locked]] = True
+    capacity = inst.most - np.bincount(pairs.mentor[locked], minlength=n_mentors)
+    if open_mentors is not None:
+        capacity = np.where(open_mentors, capacity, 0)
+    capacity = np.maximum(capacity, 0)
+
+    usable = ~locked_mentee[pairs.mentee] & (capacity[pairs.mentor] > 0)
+    arcs = np.flatnonzero(usable)
+    free = np.flatnonzero(~locked_mentee)
+    mentee_node = 4 + np.arange(n_mentees)
+    mentor_node = 4 + n_mentees + np.arange(n_mentors)
+    n_free = len(free)
+
+    # Stage A: most priority mentees, then most mentees.
+    a = min_cost_flow.SimpleMinCostFlow()
+    prio_weight = n_free + 1
+    a.add_arcs_with_capacity_and_unit_cost(
+        np.full(n_free, SOURCE), mentee_node[free], np.ones(n_free, dtype=np.int64),
+        -(inst.priority[free].astype(np.int64) * prio_weight + 1),
+    )
+    _add_pairs_and_mentors(a, inst, arcs, capacity, mentee_node, mentor_node, np.zeros(len(arcs), dtype=np.int64))
+    a.add_arc_with_capacity_and_unit_cost(SOURCE, SINK, n_free, 0)
+    a.set_node_supply(SOURCE, n_free)
+    a.set_node_supply(SINK, -n_free)
+    _solve(a)
+    taken = np.array([a.flow(k) for k in range(n_free)], dtype=bool) if n_free else np.zeros(0, bool)
+    n_prio = int(np.sum(inst.priority[free] & taken))
+    n_all = int(np.sum(taken))
+
+    # Stage B: with exactly those counts, most waiting days, then best quality.
+    b = min_cost_flow.SimpleMinCostFlow()
+    score = inst.score[arcs]
+    low = int(score.min()) if len(arcs) else 0
+    quality_range = (int(score.max()) - low) * max(n_all, 1) + 1 if len(arcs) else 1
+    wait_cost = inst.wait[free] * quality_range
+    if len(free) and int(wait_cost.max()) * (n_mentees + n_mentors + 5) > MAX_SAFE_COST:
+        raise FlowError("waiting days and scores too large for an exact flow")
+    hubs = np.where(inst.priority[free], PRIORITY_HUB, OTHER_HUB)
+    b.add_arcs_with_capacity_and_unit_cost(hubs, mentee_node[free], np.ones(n_free, dtype=np.int64), -wait_cost)
+    first_pair_arc = n_free
+    _add_pairs_and_mentors(b, inst, arcs, capacity, mentee_node, mentor_node, -(score - low))
+    b.set_node_supply(PRIORITY_HUB, n_prio)
+    b.set_node_supply(OTHER_HUB, n_all - n_prio)
+    b.set_node_supply(SINK, -n_all)
+    _solve(b)
+    flows = b.flows(np.arange(first_pair_arc, first_pair_arc + len(arcs)))
+    chosen = np.sort(np.concatenate([locked, arcs[flows > 0]]))
+
+    matched = pairs.mentee[chosen]
+    return Relaxation(
+        priority_matched=int(inst.priority[matched].sum()),
+        matched=len(chosen),
+        waiting_days=int(inst.wait[matched].sum()),
+        quality=int(inst.score[chosen].sum()),
+        chosen=chosen,
+    )
+
+
+def _add_pairs_and_mentors(flow: min_cost_flow.SimpleMinCostFlow, inst: Instance, arcs: np.ndarray,
+                           capacity: np.ndarray, mentee_node: np.ndarray, mentor_node: np.ndarray,
+                           costs: np.ndarray) -> None:
+    pairs = inst.pairs
+    flow.add_arcs_with_capacity_and_unit_cost(
+        mentee_node[pairs.mentee[arcs]], mentor_node[pairs.mentor[arcs]],
+        np.ones(len(arcs), dtype=np.int64), costs.astype(np.int64),
+    )
+    flow.add_arcs_with_capacity_and_unit_cost(
+        mentor_node, np.full(inst.n_mentors, SINK), capacity.astype(np.int64), np.zeros(inst.n_mentors, dtype=np.int64)
+    )
+
+
+def warm_start(inst: Instance, chosen: np.ndarray, max_rounds: int = 25) -> np.ndarray:
+    """Pairs that respect lower capacities where the flow alone can: close under-filled mentors.
+
+    A mentor that the relaxation gives fewer new mentees than its minimum is closed and the flow
+    solved again, until no closable mentor is under-filled. Mentors that must be used (locked,
+    or unused mentors not allowed) are left for CP-SAT to repair.
+    """
+    open_mentors = inst.most > 0
+    for _ in range(max_rounds):
+        load = np.bincount(inst.pairs.mentor[chosen], minlength=inst.n_mentors)
+        under = (load > 0) & (load < inst.least) & ~inst.must_use
+        if not under.any():
+            break
+        open_mentors = open_mentors & ~under
+        chosen = relax(inst, open_mentors).chosen
+    return chosen

@@ -1,0 +1,201 @@
+"""The CP-SAT model over candidate pairs, filled in bulk straight into the model proto.
+
+Variables: one boolean per candidate pair; per mentor a `used` boolean where the scheme lets a
+mentor stay unused below its minimum; for the penalty level, unary load counters (so the
+square of a load is linear) and per-group excess counters (mix). Each objective level is a
+linear expression; levels are optimised in order, each fixed before the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from solver.instance import Instance, positions_by
+
+
+@dataclass(frozen=True)
+class Linear:
+    """sum(coeffs * values[vars]) + constant."""
+
+    vars: np.ndarray
+    coeffs: np.ndarray
+    constant: int = 0
+
+    def value(self, values: np.ndarray) -> int:
+        return int(np.dot(self.coeffs, values[self.vars])) + self.constant
+
+
+@dataclass(frozen=True)
+class LevelSolve:
+    status: int  # cp_model status
+    value: int | None
+    bound: int | None
+    values: np.ndarray | None  # all model variables
+
+
+class MatchingModel:
+    """CP-SAT model of one round over the given candidate pairs (indices of allowed pairs)."""
+
+    def __init__(self, inst: Instance, candidates: np.ndarray):
+        self.inst = inst
+        self.candidates = candidates
+        self.model = cp_model.CpModel()
+        self._proto = self.model.proto
+        self._n_vars = 0
+        weights = inst.problem.settings.weights
+        pairs = inst.pairs
+        mentor = pairs.mentor[candidates]
+        mentee = pairs.mentee[candidates]
+        self.mentor, self.mentee = mentor, mentee
+        n = len(candidates)
+        locked = inst.locked[candidates]
+        self.x = self._new_vars(np.where(locked, 1, 0), np.ones(n, dtype=np.int64))
+
+        # A mentee has at most one mentor.
+        order = np.argsort(mentee, kind="stable")
+        starts = np.flatnonzero(np.r_[True, mentee[order][1:] != mentee[order][:-1]]) if n else np.zeros(0, int)
+        for group in np.split(order, starts[1:]) if n else []:
+            if len(group) > 1:
+                self._proto.constraints.add().at_most_one.literals.extend(self.x[group].tolist())
+
+        # Mentor loads stay inside the band, or at zero when the mentor may be left unused.
+        self.mentor_pairs = positions_by(mentor, inst.n_mentors)
+        self.used: dict[int, int] = {}
+        for i, members in enumerate(self.mentor_pairs):
+            if len(members) == 0:
+                continue
+            xs = self.x[members].tolist()
+            least, most = int(inst.least[i]), int(inst.most[i])
+            if least > 0 and not inst.must_use[i]:
+                y = int(self._new_vars(np.zeros(1, np.int64), np.ones(1, np.int64))[0])
+                self.used[i] = y
+                self._linear(xs + [y], [1] * len(xs) + [-most], -(2**40), 0)
+                self._linear(xs + [y], [1] * len(xs) + [-least], 0, 2**40)
+            else:
+                self._linear(xs, [1] * len(xs), least, most)
+
+        matched_prio = inst.priority[mentee].astype(np.int64)
+        ones = np.ones(n, dtype=np.int64)
+        self.levels: dict[str, Linear] = {
+            "priority_matched": Linear(self.x, matched_prio),
+            "matched": Linear(self.x, ones),
+            "waiting_days": Linear(self.x, inst.wait[mentee]),
+            "quality": Linear(self.x, inst.score[candidates]),
+        }
+        self.levels["penalty"] = self._penalty(weights.balance, weights.mix, weights.churn)
+
+    # --- building blocks -------------------------------------------------------------------
+    def _new_vars(self, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+        first = self._n_vars
+        variables = self._proto.variables
+        for lo, hi in zip(lower.tolist(), upper.tolist(), strict=True):
+            variables.add().domain.extend([lo, hi])
+        self._n_vars += len(lower)
+        return np.arange(first, self._n_vars, dtype=np.int64)
+
+    def _linear(self, variables: list[int], coeffs: list[int], lo: int, hi: int) -> None:
+        linear = self._proto.constraints.add().linear
+        linear.vars.extend(variables)
+        linear.coeffs.extend(coeffs)
+        linear.domain.extend([lo, hi])
+
+    def _penalty(self, w_balance: int, w_mix: int, w_churn: int) -> Linear:
+        inst = self.inst
+        parts_vars: list[np.ndarray] = []
+        parts_coeffs: list[np.ndarray] = []
+        constant = int(w_balance * np.sum(inst.current**2))
+        self.load_units: dict[int, np.ndarray] = {}
+        self.excess: list[tuple[int, np.ndarray]] = []
+        if w_balance:
+            # (c + load)^2 = c^2 + sum over k <= load of (2(c + k) - 1): unary load counters
+            # with increasing costs, filled in order.
+            for i, members in enumerate(self.mentor_pairs):
+                most = min(int(inst.most[i]), len(members))
+                if most == 0:
+                    continue
+                z = self._new_vars(np.zeros(most, np.int64), np.ones(most, np.int64))
+                self.load_units[i] = z
+                self._linear(self.x[members].tolist() + z.tolist(), [1] * len(members) + [-1] * most, 0, 0)
+                for a, b in zip(z[:-1].tolist(), z[1:].tolist(), strict=True):
+                    self._linear([a, b], [1, -1], 0, 1)
+                k = np.arange(1, most + 1)
+                parts_vars.append(z)
+                parts_coeffs.append(w_balance * (2 * (inst.current[i] + k) - 1))
+        if w_mix:
+            for name, codes in inst.groups.items():
+                del name
+                for i, members in enumerate(self.mentor_pairs):
+                    group = codes[self.mentee[members]]
+                    known = group >= 0
+                    values, counts = np.unique(group[known], return_counts=True)
+                    for g in values[counts > 1].tolist():
+                        same = members[known][group[known] == g]
+                        e = self._new_vars(np.zeros(1, np.int64), np.array([len(same) - 1]))
+                        self._linear(self.x[same].tolist() + e.tolist(), [1] * len(same) + [-1], -(2**40), 1)
+                        self.excess.append((int(e[0]), same))
+                        parts_vars.append(e)
+                        parts_coeffs.append(np.array([w_mix]))
+        if w_churn:
+            n_previous = len(inst.problem.previous)
+            constant += w_churn * n_previous
+            prev = np.flatnonzero(inst.previous[self.candidates])
+            parts_vars.append(self.x[prev])
+            parts_coeffs.append(np.full(len(prev), -w_churn))
+        if not parts_vars:
+            return Linear(np.zeros(0, np.int64), np.zeros(0, np.int64), constant)
+        return Linear(np.concatenate(parts_vars), np.concatenate(parts_coeffs).astype(np.int64), constant)
+
+    # --- solutions -------------------------------------------------------------------------
+    def complete(self, chosen: np.ndarray) -> np.ndarray:
+        """All model variables for a choice of candidate positions (aux variables at their best)."""
+        values = np.zeros(self._n_vars, dtype=np.int64)
+        values[self.x[chosen]] = 1
+        load = np.bincount(self.mentor[chosen], minlength=self.inst.n_mentors)
+        for i, y in self.used.items():
+            values[y] = int(load[i] > 0)
+        for i, z in self.load_units.items():
+            values[z[: load[i]]] = 1
+        for e, same in self.excess:
+            values[e] = max(0, int(values[self.x[same]].sum()) - 1)
+        return values
+
+    def chosen(self, values: np.ndarray) -> np.ndarray:
+        return np.flatnonzero(values[self.x] > 0)
+
+    def fix(self, level: str, value: int, maximize: bool) -> None:
+        expr = self.levels[level]
+        target = value - expr.constant
+        lo, hi = (target, 2**62) if maximize else (-(2**62), target)
+        self._linear(expr.vars.tolist(), expr.coeffs.tolist(), lo, hi)
+
+    def optimise(self, level: str, maximize: bool, hint: np.ndarray, time_limit: float, seed: int,
+                 workers: int) -> LevelSolve:
+        expr = self.levels[level]
+        objective = self._proto.objective
+        objective.vars.clear()
+        objective.coeffs.clear()
+        sign = -1 if maximize else 1
+        objective.vars.extend(expr.vars.tolist())
+        objective.coeffs.extend((sign * expr.coeffs).tolist())
+        objective.offset = float(sign * expr.constant)
+        objective.scaling_factor = float(sign)
+        hint_proto = self._proto.solution_hint
+        hint_proto.vars.clear()
+        hint_proto.values.clear()
+        hint_proto.vars.extend(range(self._n_vars))
+        hint_proto.values.extend(hint.tolist())
+
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.05, time_limit)
+        solver.parameters.num_workers = workers
+        solver.parameters.random_seed = seed
+        status = solver.solve(self.model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return LevelSolve(status, None, None, None)
+        values = np.array(solver.response_proto.solution, dtype=np.int64)
+        bound = round(solver.best_objective_bound)
+        return LevelSolve(status, expr.value(values), bound, values)
+

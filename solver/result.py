@@ -1,0 +1,83 @@
+"""What a solve returns: a status you can trust, the levels of the objective, and the pairs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Status(Enum):
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+
+    @property
+    def advice(self) -> str:
+        return {
+            Status.OPTIMAL: "Every level of the objective is proven optimal.",
+            Status.FEASIBLE: "The time limit ended the search: the pairs keep every rule; the gap says how far "
+            "from the best bound they may be. Allow more time (--time-limit) to close it.",
+            Status.INFEASIBLE: "The rules cannot all hold; the explanation names the rules and people that clash. "
+            "Remove or change a lock, an exclusion or a setting and run again.",
+        }[self]
+
+
+# The lexicographic objective, in order. `maximize` is False only for the penalty level.
+LEVEL_NAMES: tuple[str, ...] = ("priority_matched", "matched", "waiting_days", "quality", "penalty")
+LEVEL_MAXIMIZE: dict[str, bool] = {name: name != "penalty" for name in LEVEL_NAMES}
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of the objective: the value reached, the best bound known, and whether proven."""
+
+    name: str
+    value: int
+    bound: int
+    proven: bool
+
+    @property
+    def gap(self) -> float:
+        return abs(self.bound - self.value) / max(1, abs(self.bound))
+
+
+@dataclass(frozen=True)
+class Pair:
+    mentor_id: str
+    mentee_id: str
+    score: int
+
+
+@dataclass(frozen=True)
+class Result:
+    status: Status
+    pairs: tuple[Pair, ...]
+    levels: tuple[Level, ...]
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+    # For INFEASIBLE: one sentence per clash, naming the rules and people.
+    conflicts: tuple[str, ...] = ()
+    candidate_pairs: int = 0
+    allowed_pairs: int = 0
+    # Why each unmatched mentee was left out, by mentee_id.
+    unmatched: dict[str, str] = field(default_factory=dict)
+
+    def level(self, name: str) -> Level:
+        return next(level for level in self.levels if level.name == name)
+
+    @property
+    def objective(self) -> int:
+        """The total quality of the pairs (level 3): the headline number."""
+        return self.level("quality").value if self.levels else 0
+
+    @property
+    def best_bound(self) -> int:
+        return self.level("quality").bound if self.levels else 0
+
+    @property
+    def gap(self) -> float:
+        """Relative gap of the first level that is not proven optimal (levels 1-3), else 0."""
+        for level in self.levels:
+            if level.name != "penalty" and not level.proven:
+                return level.gap
+        return 0.0

@@ -1,0 +1,205 @@
+"""One entry point: ``solve(problem, ...) -> Result``.
+
+1. Build the allowed pairs and their scores (vectorised).
+2. Check locks; a clash ends here, INFEASIBLE, with the rules and people named.
+3. Solve the flow relaxation over all allowed pairs: bounds for levels 1-3.
+4. Choose candidate pairs (all of them for small rounds; each mentee's best few, each
+   mentor's best few and the relaxation's pairs for large ones), then a warm start that
+   respects mentors' minimums where the flow can.
+5. Optimise the levels in order with CP-SAT. A level whose warm-start value already meets the
+   relaxation bound is proven without search and simply fixed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from matcher.data import ProblemData
+from matcher.scoring import pair_parts
+from solver.diagnose import explain_infeasible, lock_clashes, unmatched_reasons
+from solver.flow import relax, warm_start
+from solver.instance import Instance, build_instance
+from solver.model import MatchingModel
+from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Level, Pair, Result, Status
+
+Progress = Callable[[str], None]
+
+# Up to this many allowed pairs, every allowed pair is a variable and CP-SAT's proofs are global.
+FULL_MODEL_PAIRS = 400_000
+CANDIDATES_PER_MENTEE = 12
+CANDIDATES_PER_MENTOR = 24
+
+
+def solve(
+    problem: ProblemData,
+    *,
+    time_limit: float = 30.0,
+    seed: int = 0,
+    num_workers: int | None = None,
+    progress: Progress | None = None,
+    full_model_pairs: int = FULL_MODEL_PAIRS,
+) -> Result:
+    """Find the lexicographically best pair list that keeps every hard rule."""
+    if time_limit <= 0:
+        raise ValueError("time_limit must be positive")
+    started = time.perf_counter()
+    say = progress or (lambda message: None)
+    workers = num_workers or min(8, os.cpu_count() or 1)
+    timings: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(now - since, 3)
+        return now
+
+    inst = build_instance(problem)
+    t = lap("build", started)
+    clashes = lock_clashes(inst)
+    if clashes:
+        return _infeasible(inst, clashes, started, timings)
+
+    relaxation = relax(inst)
+    t = lap("relaxation", t)
+    bounds = {
+        "priority_matched": relaxation.priority_matched,
+        "matched": relaxation.matched,
+        "waiting_days": relaxation.waiting_days,
+        "quality": relaxation.quality,
+    }
+    say(f"bound: {relaxation.matched} of {inst.n_mentees} mentees can be matched ({relaxation.priority_matched} priority)")
+
+    full = len(inst.pairs) <= full_model_pairs
+    candidates = np.arange(len(inst.pairs)) if full else _candidates(inst, relaxation.chosen)
+    # Positions within the candidates; the relaxation's pairs are always among them.
+    position = warm_start(_restricted(inst, candidates), np.searchsorted(candidates, relaxation.chosen))
+    t = lap("warm_start", t)
+    model = MatchingModel(inst, candidates)
+    t = lap("model", t)
+    say(f"model: {len(candidates)} candidate pairs of {len(inst.pairs)} allowed")
+
+    values = model.complete(position)
+    feasible_start = _keeps_bands(inst, candidates[position])
+    levels: list[Level] = []
+    earlier_proven = True
+    for name in LEVEL_NAMES:
+        maximize = LEVEL_MAXIMIZE[name]
+        value = model.levels[name].value(values)
+        bound = bounds.get(name)
+        if feasible_start and earlier_proven and bound is not None and value == bound:
+            proven = True
+        else:
+            remaining = time_limit - (time.perf_counter() - started)
+            share = remaining if name == "penalty" else remaining * 0.6
+            say(f"level {name}: searching (up to {share:.1f} s)")
+            outcome = model.optimise(name, maximize, values, share, seed, workers)
+            if outcome.status == cp_model.INFEASIBLE or outcome.values is None:
+                if outcome.status == cp_model.INFEASIBLE or not feasible_start:
+                    conflicts = explain_infeasible(inst) or [
+                        "No pair list keeps every mentor inside the capacity band within the time limit."
+                    ]
+                    return _infeasible(inst, conflicts, started, timings)
+                proven = False
+                bound = value if bound is None else bound
+            else:
+                values, value = outcome.values, int(outcome.value or 0)
+                feasible_start = True
+                solved_proof = outcome.status == cp_model.OPTIMAL and full and earlier_proven
+                if bound is None or not earlier_proven:
+                    bound = outcome.bound if full else None
+                proven = solved_proof or (earlier_proven and bound is not None and value == bound)
+                if proven:
+                    bound = value
+        if bound is None:
+            bound = value
+        levels.append(Level(name, value, int(bound), proven))
+        earlier_proven = earlier_proven and proven
+        model.fix(name, value, maximize)
+        say(f"level {name}: {value} ({'proven' if proven else f'bound {bound}'})")
+    t = lap("search", t)
+
+    chosen = candidates[model.chosen(values)]
+    status = Status.OPTIMAL if all(level.proven for level in levels) else Status.FEASIBLE
+    return Result(
+        status=status,
+        pairs=_pairs(inst, chosen),
+        levels=tuple(levels),
+        seconds=round(time.perf_counter() - started, 3),
+        timings=timings,
+        candidate_pairs=len(candidates),
+        allowed_pairs=len(inst.pairs),
+        unmatched={problem.mentees[j].mentee_id: why for j, why in unmatched_reasons(inst, chosen).items()},
+    )
+
+
+def _pairs(inst: Instance, chosen: np.ndarray) -> tuple[Pair, ...]:
+    problem = inst.problem
+    out = []
+    for k in chosen.tolist():
+        mentor = problem.mentors[inst.pairs.mentor[k]]
+        mentee = problem.mentees[inst.pairs.mentee[k]]
+        out.append(Pair(mentor.mentor_id, mentee.mentee_id, int(inst.score[k])))
+    return tuple(sorted(out, key=lambda p: (p.mentor_id, p.mentee_id)))
+
+
+def _keeps_bands(inst: Instance, chosen: np.ndarray) -> bool:
+    load = np.bincount(inst.pairs.mentor[chosen], minlength=inst.n_mentors)
+    under = ((load > 0) | inst.must_use) & (load < inst.least)
+    return not under.any() and not (load > inst.most).any()
+
+
+def _candidates(inst: Instance, relaxed: np.ndarray) -> np.ndarray:
+    """Each mentee's and each mentor's best pairs, the relaxation's pairs, locks and previous pairs."""
+    pairs = inst.pairs
+    keep = np.zeros(len(pairs), dtype=bool)
+    keep[relaxed] = True
+    keep |= inst.locked | inst.previous
+    for owner, limit in ((pairs.mentee, CANDIDATES_PER_MENTEE), (pairs.mentor, CANDIDATES_PER_MENTOR)):
+        order = np.lexsort((-inst.score, owner))
+        sorted_owner = owner[order]
+        first = np.r_[0, np.flatnonzero(sorted_owner[1:] != sorted_owner[:-1]) + 1]
+        rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+        keep[order[rank < limit]] = True
+    return np.flatnonzero(keep)
+
+
+def _restricted(inst: Instance, candidates: np.ndarray) -> Instance:
+    """The same instance with only the candidate pairs allowed (for the warm start)."""
+    if len(candidates) == len(inst.pairs):
+        return inst
+    from dataclasses import replace
+
+    pairs = inst.pairs
+    sub = replace(
+        pairs,
+        mentor=pairs.mentor[candidates],
+        mentee=pairs.mentee[candidates],
+        shared_slots=pairs.shared_slots[candidates],
+        shared_modes=pairs.shared_modes[candidates],
+        distance_km=pairs.distance_km[candidates],
+    )
+    return replace(inst, pairs=sub, score=inst.score[candidates], locked=inst.locked[candidates],
+                   previous=inst.previous[candidates])
+
+
+def _infeasible(inst: Instance, conflicts: list[str], started: float, timings: dict[str, float]) -> Result:
+    return Result(
+        status=Status.INFEASIBLE,
+        pairs=(),
+        levels=(),
+        seconds=round(time.perf_counter() - started, 3),
+        timings=timings,
+        conflicts=tuple(conflicts),
+        allowed_pairs=len(inst.pairs),
+    )
+
+
+def recompute_quality(problem: ProblemData, pairs: tuple[Pair, ...]) -> int:
+    """Total quality recomputed from the records, independently of the solver's arrays."""
+    mentors = {m.mentor_id: m for m in problem.mentors}
+    mentees = {m.mentee_id: m for m in problem.mentees}
+    return sum(sum(pair_parts(problem, mentors[p.mentor_id], mentees[p.mentee_id]).values()) for p in pairs)
