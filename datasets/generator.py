@@ -35,6 +35,8 @@ SAMPLES_ROOT = Path(__file__).resolve().parent / "samples"
 
 @dataclass(frozen=True)
 class SampleSpec:
+    """A shipped sample: its sizes and seed."""
+
     n_mentors: int
     n_mentees: int
     seed: int
@@ -44,7 +46,7 @@ class SampleSpec:
 SAMPLES: dict[str, SampleSpec] = {
     "lmc": SampleSpec(30, 200, 1, "one LMC's quarterly round"),
     "regional": SampleSpec(150, 1000, 2, "a training hub covering several PCNs"),
-    "national": SampleSpec(600, 4000, 3, "a large ICS-wide register, for benchmarks"),
+    "national": SampleSpec(600, 4000, 3, "a national-scale register, for benchmarks"),
 }
 
 COHORT_MIX: dict[str, float] = dict(
@@ -158,7 +160,7 @@ class _Region:
     def __init__(self, rng: Generator, n_people: int) -> None:
         # About one practice per 8-10 clinicians who take part in the scheme.
         n_practices = max(1, round(n_people / 9))
-        n_towns = max(int(np.clip(round(n_practices / 12), 3, 8)), math.ceil(n_practices / 900))
+        n_towns = int(np.clip(round(n_practices / 12), 3, 8))
         self.centre = (float(rng.uniform(51.3, 52.7)), float(rng.uniform(-1.8, -0.2)))
         angle = rng.uniform(0, 2 * np.pi, n_towns)
         radius = rng.uniform(0, 30, n_towns)
@@ -169,13 +171,13 @@ class _Region:
         bearing = np.arctan2(*(km - towns[town_of]).T)
         order = np.lexsort((bearing, town_of))
         letter = str(rng.choice(list("ABCDEFGHJKLMNPY")))
-        areas = rng.choice(np.arange(10, 100), size=min(n_towns, 90), replace=False)
+        areas = rng.choice(np.arange(10, 100), size=n_towns, replace=False)
         seq = np.zeros(n_towns, dtype=int)
         self.codes = [""] * n_practices
         for p in order:
             t = int(town_of[p])
             seq[t] += 1
-            self.codes[p] = f"{letter}{int(areas[t % 90]):02d}{int(seq[t]):03d}"
+            self.codes[p] = f"{letter}{int(areas[t])}{int(seq[t]):03d}"  # unique, if long past 999
         self.pcns = [""] * n_practices
         per_direction: dict[str, int] = {}
         start = 0

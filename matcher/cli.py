@@ -31,23 +31,47 @@ def _err(message: str) -> None:
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("mentors", type=Path, help="mentor register (CSV or XLSX)")
     parser.add_argument("mentees", type=Path, help="mentees waiting (CSV or XLSX)")
-    parser.add_argument("--exclusions", type=Path, help="pairs never to match: mentor_id, mentee_id, reason")
+    parser.add_argument(
+        "--exclusions", type=Path, help="pairs never to match: mentor_id, mentee_id, reason"
+    )
     parser.add_argument("--locks", type=Path, help="pairs that must match: mentor_id, mentee_id")
-    parser.add_argument("--previous", type=Path, help="the last proposal, to keep changes few on a re-run")
-    parser.add_argument("--settings", type=Path, help="scheme settings (TOML); defaults follow the national guidance")
+    parser.add_argument(
+        "--previous", type=Path, help="the last proposal, to keep changes few on a re-run"
+    )
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        help="scheme settings (TOML); defaults follow the national guidance",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="matcher", description="Match GP mentees to GP mentors.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    match = commands.add_parser("match", help="find the best pair list for a round",
-                                description="Read the spreadsheets, solve, and write pairs.csv, unmatched.csv and result.json.")
+    match = commands.add_parser(
+        "match",
+        help="find the best pair list for a round",
+        description="Read the spreadsheets, solve, and write pairs.csv, unmatched.csv and result.json.",
+    )
     _add_input_arguments(match)
-    match.add_argument("--out", type=Path, required=True, help="folder for pairs.csv, unmatched.csv, result.json")
-    match.add_argument("--time-limit", type=float, default=30.0, metavar="S", help="seconds for the search (default 30)")
+    match.add_argument(
+        "--out", type=Path, required=True, help="folder for pairs.csv, unmatched.csv, result.json"
+    )
+    match.add_argument(
+        "--time-limit",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds for the search (default 30)",
+    )
     match.add_argument("--seed", type=int, default=0, help="random seed of the search (default 0)")
-    match.add_argument("--workers", type=int, default=None, help="search threads (default: one per core, at most 8)")
+    match.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="search threads (default: one per core, at most 8)",
+    )
     match.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     validate = commands.add_parser("validate", help="check the files without solving")
@@ -55,22 +79,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", help="write a synthetic data set")
     generate.add_argument("--mentors", type=int, default=30, help="number of mentors (default 30)")
-    generate.add_argument("--mentees", type=int, default=200, help="number of mentees (default 200)")
+    generate.add_argument(
+        "--mentees", type=int, default=200, help="number of mentees (default 200)"
+    )
     generate.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    generate.add_argument("--out", type=Path, required=True, help="folder to write mentors.csv, mentees.csv, exclusions.csv")
+    generate.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder to write mentors.csv, mentees.csv, exclusions.csv",
+    )
 
     demo = commands.add_parser("demo", help="run a matching round on the shipped LMC sample")
-    demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)")
+    demo.add_argument(
+        "--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)"
+    )
     demo.add_argument("--time-limit", type=float, default=30.0, metavar="S")
     return parser
 
 
 def _load(args: argparse.Namespace) -> ProblemData:
     settings = Settings.from_toml(args.settings) if args.settings else Settings()
-    return load_problem(args.mentors, args.mentees, args.exclusions, args.locks, args.previous, settings)
+    return load_problem(
+        args.mentors, args.mentees, args.exclusions, args.locks, args.previous, settings
+    )
 
 
-def run_match(problem: ProblemData, out: Path, time_limit: float, seed: int, workers: int | None, quiet: bool) -> int:
+def run_match(
+    problem: ProblemData, out: Path, time_limit: float, seed: int, workers: int | None, quiet: bool
+) -> int:
     started = time.perf_counter()
 
     def progress(message: str) -> None:
@@ -79,7 +116,9 @@ def run_match(problem: ProblemData, out: Path, time_limit: float, seed: int, wor
 
     for line in diagnose(build_instance(problem)).summary():
         progress(line)
-    result = solve(problem, time_limit=time_limit, seed=seed, num_workers=workers, progress=progress)
+    result = solve(
+        problem, time_limit=time_limit, seed=seed, num_workers=workers, progress=progress
+    )
     report = build_report(problem, result, result.unmatched)
     written = write_report(report, out)
     summary = report.summary
@@ -107,7 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.time_limit <= 0:
                 _err("--time-limit must be positive")
                 return EXIT_BAD_INPUT
-            return run_match(_load(args), args.out, args.time_limit, args.seed, args.workers, args.quiet)
+            return run_match(
+                _load(args), args.out, args.time_limit, args.seed, args.workers, args.quiet
+            )
         if args.command == "validate":
             return run_validate(_load(args))
         if args.command == "generate":
@@ -148,10 +189,16 @@ def run_demo(out: Path, time_limit: float) -> int:
     from datasets.generator import sample_dir
 
     folder = sample_dir("lmc")
-    print(f"Demo: a matching round on the shipped LMC sample ({folder.name}: 30 mentors, 200 mentees).")
-    problem = load_problem(folder / "mentors.csv", folder / "mentees.csv", folder / "exclusions.csv")
+    print(
+        f"Demo: a matching round on the shipped LMC sample ({folder.name}: 30 mentors, 200 mentees)."
+    )
+    problem = load_problem(
+        folder / "mentors.csv", folder / "mentees.csv", folder / "exclusions.csv"
+    )
     code = run_match(problem, out, time_limit, seed=0, workers=None, quiet=False)
-    print(f"Open {out / 'pairs.csv'} for the pair list and {out / 'unmatched.csv'} for who is still waiting.")
+    print(
+        f"Open {out / 'pairs.csv'} for the pair list and {out / 'unmatched.csv'} for who is still waiting."
+    )
     return code
 
 

@@ -117,32 +117,76 @@ class ProblemData:
     settings: Settings = field(default_factory=Settings)
 
     def __post_init__(self) -> None:
-        problems = _check_unique(self.mentors, "mentor_id") + _check_unique(self.mentees, "mentee_id")
+        problems = _check_unique(self.mentors, "mentor_id") + _check_unique(
+            self.mentees, "mentee_id"
+        )
         mentor_ids = {m.mentor_id for m in self.mentors}
         mentee_ids = {m.mentee_id for m in self.mentees}
-        for kind, refs in (("exclusions", self.exclusions), ("locks", self.locks), ("previous", self.previous)):
+        for kind, refs in (
+            ("exclusions", self.exclusions),
+            ("locks", self.locks),
+            ("previous", self.previous),
+        ):
             for ref in refs:
                 where = ref.source or Source(kind, 0)
                 row = where.row or None
                 if ref.mentor_id not in mentor_ids:
-                    problems.append(Problem(where.file, row, "mentor_id", ref.mentor_id, "no mentor with this id in the mentors file"))
+                    problems.append(
+                        Problem(
+                            where.file,
+                            row,
+                            "mentor_id",
+                            ref.mentor_id,
+                            "no mentor with this id in the mentors file",
+                        )
+                    )
                 if ref.mentee_id not in mentee_ids:
-                    problems.append(Problem(where.file, row, "mentee_id", ref.mentee_id, "no mentee with this id in the mentees file"))
+                    problems.append(
+                        Problem(
+                            where.file,
+                            row,
+                            "mentee_id",
+                            ref.mentee_id,
+                            "no mentee with this id in the mentees file",
+                        )
+                    )
         focus = self.settings.focus_areas
         for mentor in self.mentors:
             for area in mentor.focus_areas:
                 if area not in focus:
-                    problems.append(_problem(mentor.source, "focus_areas", area, "unknown focus area"))
+                    problems.append(
+                        _problem(mentor.source, "focus_areas", area, "unknown focus area")
+                    )
             lo, hi = mentor.band(self.settings)
             if lo > hi:
-                problems.append(_problem(mentor.source, "capacity_min", str(mentor.capacity_min), f"above the mentor's maximum ({hi})"))
+                column = (
+                    "capacity_max"
+                    if mentor.capacity_max is not None and mentor.capacity_max < lo
+                    else "capacity_min"
+                )
+                problems.append(
+                    _problem(
+                        mentor.source,
+                        column,
+                        str(getattr(mentor, column)),
+                        f"the mentor's band would be empty: minimum {lo} (scheme minimum or capacity_min) "
+                        f"is above maximum {hi} (scheme maximum or capacity_max)",
+                    )
+                )
         for mentee in self.mentees:
             for area in mentee.needs:
                 if area not in focus:
                     problems.append(_problem(mentee.source, "needs", area, "unknown focus area"))
             for mentor_id in mentee.preferred_mentors:
                 if mentor_id not in mentor_ids:
-                    problems.append(_problem(mentee.source, "preferred_mentors", mentor_id, "no mentor with this id in the mentors file"))
+                    problems.append(
+                        _problem(
+                            mentee.source,
+                            "preferred_mentors",
+                            mentor_id,
+                            "no mentor with this id in the mentors file",
+                        )
+                    )
         if problems:
             raise InputError(problems)
 
@@ -159,7 +203,9 @@ class ProblemData:
 
 
 def _problem(source: Source | None, column: str, value: str, message: str) -> Problem:
-    return Problem(source.file if source else "input", source.row if source else None, column, value, message)
+    return Problem(
+        source.file if source else "input", source.row if source else None, column, value, message
+    )
 
 
 def _check_unique(records: tuple, id_field: str) -> list[Problem]:

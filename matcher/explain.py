@@ -24,8 +24,12 @@ def pair_reason(problem: ProblemData, mentor: Mentor, mentee: Mentee) -> str:
     if not mentor.availability and not mentee.availability:
         bits.append("both free any time")
     else:
-        common = [s for s in SLOTS if (not mentor.availability or s in mentor.availability)
-                  and (not mentee.availability or s in mentee.availability)]
+        common = [
+            s
+            for s in SLOTS
+            if (not mentor.availability or s in mentor.availability)
+            and (not mentee.availability or s in mentee.availability)
+        ]
         more = f" and {len(common) - MAX_SLOTS_SHOWN} more" if len(common) > MAX_SLOTS_SHOWN else ""
         bits.append("both free " + ", ".join(common[:MAX_SLOTS_SHOWN]) + more)
 
@@ -35,7 +39,11 @@ def pair_reason(problem: ProblemData, mentor: Mentor, mentee: Mentee) -> str:
     else:
         distance = pair_distance_km(mentor, mentee)
         where = "distance unknown" if distance is None else f"{distance:.0f} km"
-        bits.append(f"face to face ({where})" if modes == {FACE_TO_FACE} else f"virtual or face to face ({where})")
+        bits.append(
+            f"face to face ({where})"
+            if modes == {FACE_TO_FACE}
+            else f"virtual or face to face ({where})"
+        )
 
     if parts["preference"]:
         rank = ordinal(mentee.preferred_mentors.index(mentor.mentor_id) + 1)

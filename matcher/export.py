@@ -15,7 +15,15 @@ from matcher.explain import pair_reason
 from matcher.spreadsheet import safe_cell, write_csv
 from solver.result import Result
 
-PAIR_COLUMNS = ("mentor_id", "mentor_name", "mentee_id", "mentee_name", "cohort", "score", "reasons")
+PAIR_COLUMNS = (
+    "mentor_id",
+    "mentor_name",
+    "mentee_id",
+    "mentee_name",
+    "cohort",
+    "score",
+    "reasons",
+)
 UNMATCHED_COLUMNS = ("mentee_id", "mentee_name", "cohort", "reason")
 
 
@@ -28,22 +36,35 @@ class RoundReport:
     summary: dict[str, Any]
 
 
-def build_report(problem: ProblemData, result: Result, unmatched_reasons: dict[str, str]) -> RoundReport:
+def build_report(
+    problem: ProblemData, result: Result, unmatched_reasons: dict[str, str]
+) -> RoundReport:
     mentors = {m.mentor_id: m for m in problem.mentors}
     mentees = {m.mentee_id: m for m in problem.mentees}
     pairs = []
     for pair in result.pairs:
         mentor, mentee = mentors[pair.mentor_id], mentees[pair.mentee_id]
-        pairs.append({
-            "mentor_id": mentor.mentor_id, "mentor_name": mentor.name, "mentee_id": mentee.mentee_id,
-            "mentee_name": mentee.name, "cohort": mentee.cohort, "score": pair.score,
-            "reasons": pair_reason(problem, mentor, mentee),
-        })
+        pairs.append(
+            {
+                "mentor_id": mentor.mentor_id,
+                "mentor_name": mentor.name,
+                "mentee_id": mentee.mentee_id,
+                "mentee_name": mentee.name,
+                "cohort": mentee.cohort,
+                "score": pair.score,
+                "reasons": pair_reason(problem, mentor, mentee),
+            }
+        )
     matched = {p.mentee_id for p in result.pairs}
     unmatched = [
-        {"mentee_id": m.mentee_id, "mentee_name": m.name, "cohort": m.cohort,
-         "reason": unmatched_reasons.get(m.mentee_id, "")}
-        for m in problem.mentees if m.mentee_id not in matched
+        {
+            "mentee_id": m.mentee_id,
+            "mentee_name": m.name,
+            "cohort": m.cohort,
+            "reason": unmatched_reasons.get(m.mentee_id, ""),
+        }
+        for m in problem.mentees
+        if m.mentee_id not in matched
     ]
     priority = [m for m in problem.mentees if problem.is_priority(m)]
     fellows = [m for m in problem.mentees if m.cohort == "fellow"]
@@ -61,7 +82,8 @@ def build_report(problem: ProblemData, result: Result, unmatched_reasons: dict[s
         "priority_matched": sum(1 for m in priority if m.mentee_id in matched),
         "mentors_used": len({p.mentor_id for p in result.pairs}),
         "levels": [
-            {"name": lv.name, "value": lv.value, "bound": lv.bound, "proven": lv.proven} for lv in result.levels
+            {"name": lv.name, "value": lv.value, "bound": lv.bound, "proven": lv.proven}
+            for lv in result.levels
         ],
         "allowed_pairs": result.allowed_pairs,
         "candidate_pairs": result.candidate_pairs,
@@ -80,8 +102,14 @@ def write_report(report: RoundReport, out_dir: str | Path) -> list[Path]:
     try:
         write_csv(staging / "pairs.csv", PAIR_COLUMNS, report.pairs)
         write_csv(staging / "unmatched.csv", UNMATCHED_COLUMNS, report.unmatched)
-        document = {**report.summary, "pairs": _safe(report.pairs), "unmatched": _safe(report.unmatched)}
-        (staging / "result.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        document = {
+            **report.summary,
+            "pairs": _safe(report.pairs),
+            "unmatched": _safe(report.unmatched),
+        }
+        (staging / "result.json").write_text(
+            json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         written = []
         for name in ("pairs.csv", "unmatched.csv", "result.json"):
             os.replace(staging / name, out / name)
@@ -93,4 +121,7 @@ def write_report(report: RoundReport, out_dir: str | Path) -> list[Path]:
 
 def _safe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """JSON exports too are often pasted into spreadsheets: neutralise formula-like text."""
-    return [{k: v if isinstance(v, int | float) else safe_cell(v) for k, v in row.items()} for row in rows]
+    return [
+        {k: v if isinstance(v, int | float) else safe_cell(v) for k, v in row.items()}
+        for row in rows
+    ]

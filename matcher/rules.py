@@ -79,7 +79,9 @@ def _mode_mask(modes: frozenset[str]) -> int:
     return sum(MODE_BITS[m] for m in modes) if modes else MODE_BITS[VIRTUAL]
 
 
-def person_arrays(people: tuple[Mentor, ...] | tuple[Mentee, ...], practices: dict[str, int], pcns: dict[str, int]) -> PersonArrays:
+def person_arrays(
+    people: tuple[Mentor, ...] | tuple[Mentee, ...], practices: dict[str, int], pcns: dict[str, int]
+) -> PersonArrays:
     def coord(value: float | None) -> float:
         return np.nan if value is None else value
 
@@ -121,7 +123,10 @@ def allowed_pairs(problem: ProblemData) -> AllowedPairs:
     block("excluded", excluded)
 
     if settings.rules.forbid_same_practice:
-        block("same_practice", (mr.practice[:, None] == me.practice[None, :]) & (mr.practice[:, None] >= 0))
+        block(
+            "same_practice",
+            (mr.practice[:, None] == me.practice[None, :]) & (mr.practice[:, None] >= 0),
+        )
     if settings.rules.forbid_same_pcn:
         block("same_pcn", (mr.pcn[:, None] == me.pcn[None, :]) & (mr.pcn[:, None] >= 0))
 
@@ -132,7 +137,12 @@ def allowed_pairs(problem: ProblemData) -> AllowedPairs:
 
     distance = haversine_km(mr.lat[:, None], mr.lon[:, None], me.lat[None, :], me.lon[None, :])
     max_km = np.array(
-        [settings.rules.default_max_distance_km if e.max_distance_km is None else e.max_distance_km for e in problem.mentees]
+        [
+            settings.rules.default_max_distance_km
+            if e.max_distance_km is None
+            else e.max_distance_km
+            for e in problem.mentees
+        ]
     )
     f2f_only = shared_modes == MODE_BITS[FACE_TO_FACE]
     # Unknown distance (a missing coordinate) is not held against the pair, as empty availability is not.
@@ -140,7 +150,9 @@ def allowed_pairs(problem: ProblemData) -> AllowedPairs:
 
     genders: dict[str, int] = {}
     mentor_gender = _codes([m.gender for m in problem.mentors], genders)
-    wanted = _codes([e.mentor_gender if e.mentor_gender_strict else None for e in problem.mentees], genders)
+    wanted = _codes(
+        [e.mentor_gender if e.mentor_gender_strict else None for e in problem.mentees], genders
+    )
     strict = wanted >= 0
     if strict.any():
         block("gender", strict[None, :] & (mentor_gender[:, None] != wanted[None, :]))

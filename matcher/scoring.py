@@ -56,27 +56,46 @@ def pair_parts(problem: ProblemData, mentor: Mentor, mentee: Mentee) -> dict[str
     """Score parts of one pair, computed directly from the records."""
     w = problem.settings.weights
     focus = set(mentor.focus_areas)
-    needs = sum(_position_points(w.needs, k) for k, need in enumerate(mentee.needs) if need in focus)
+    needs = sum(
+        _position_points(w.needs, k) for k, need in enumerate(mentee.needs) if need in focus
+    )
     preference = 0
     if mentor.mentor_id in mentee.preferred_mentors:
-        preference = _position_points(w.preference, mentee.preferred_mentors.index(mentor.mentor_id))
+        preference = _position_points(
+            w.preference, mentee.preferred_mentors.index(mentor.mentor_id)
+        )
     mutual = w.mutual if preference and mentee.mentee_id in mentor.preferred_mentees else 0
     gender = w.gender if _same(mentee.mentor_gender, mentor.gender) else 0
-    ethnicity = w.ethnicity if mentee.same_ethnicity and _same(mentee.ethnicity, mentor.ethnicity) else 0
+    ethnicity = (
+        w.ethnicity if mentee.same_ethnicity and _same(mentee.ethnicity, mentor.ethnicity) else 0
+    )
     img = w.img if mentee.same_img and mentee.img is not None and mentee.img == mentor.img else 0
     travel = 0
     distance = pair_distance_km(mentor, mentee)
     if _only_face_to_face(mentor, mentee) and distance is not None:
         travel = _travel_points(problem, mentee, distance)
-    return {"needs": needs, "preference": preference, "mutual": mutual, "gender": gender,
-            "ethnicity": ethnicity, "img": img, "travel": travel}
+    return {
+        "needs": needs,
+        "preference": preference,
+        "mutual": mutual,
+        "gender": gender,
+        "ethnicity": ethnicity,
+        "img": img,
+        "travel": travel,
+    }
 
 
 def pair_distance_km(mentor: Mentor, mentee: Mentee) -> float | None:
     if None in (mentor.latitude, mentor.longitude, mentee.latitude, mentee.longitude):
         return None
-    return float(haversine_km(np.float64(mentor.latitude), np.float64(mentor.longitude),
-                              np.float64(mentee.latitude), np.float64(mentee.longitude)))
+    return float(
+        haversine_km(
+            np.float64(mentor.latitude),
+            np.float64(mentor.longitude),
+            np.float64(mentee.latitude),
+            np.float64(mentee.longitude),
+        )
+    )
 
 
 def shared_modes(mentor: Mentor, mentee: Mentee) -> set[str]:
@@ -118,7 +137,9 @@ def score_pairs(problem: ProblemData, pairs: AllowedPairs) -> PairScores:
     mutual = np.where((preference > 0) & chosen_by_mentor[mi, ej], w.mutual, 0)
 
     def codes(values: list[str | None], table: dict[str, int]) -> np.ndarray:
-        return np.array([table.setdefault(v.strip().lower(), len(table)) if v else -1 for v in values])
+        return np.array(
+            [table.setdefault(v.strip().lower(), len(table)) if v else -1 for v in values]
+        )
 
     genders: dict[str, int] = {}
     mentor_gender = codes([m.gender for m in problem.mentors], genders)[mi]
@@ -136,14 +157,28 @@ def score_pairs(problem: ProblemData, pairs: AllowedPairs) -> PairScores:
 
     mentee_img = img_codes(problem.mentees)[ej]
     wants_img = np.array([e.same_img for e in problem.mentees], dtype=bool)[ej]
-    img = np.where(wants_img & (mentee_img >= 0) & (mentee_img == img_codes(problem.mentors)[mi]), w.img, 0)
+    img = np.where(
+        wants_img & (mentee_img >= 0) & (mentee_img == img_codes(problem.mentors)[mi]), w.img, 0
+    )
 
-    max_km = np.array([e.max_distance_km or problem.settings.rules.default_max_distance_km for e in problem.mentees])[ej]
+    max_km = np.array(
+        [
+            e.max_distance_km or problem.settings.rules.default_max_distance_km
+            for e in problem.mentees
+        ]
+    )[ej]
     f2f_only = (pairs.shared_modes == MODE_BITS[FACE_TO_FACE]) & ~np.isnan(pairs.distance_km)
     ratio = np.minimum(np.nan_to_num(pairs.distance_km), max_km) / max_km
     # np.round rounds half to even like Python's round(), so both implementations agree.
     travel = np.where(f2f_only, -np.round(w.travel * ratio), 0)
 
-    parts = {"needs": needs, "preference": preference, "mutual": mutual, "gender": gender,
-             "ethnicity": ethnicity, "img": img, "travel": travel}
+    parts = {
+        "needs": needs,
+        "preference": preference,
+        "mutual": mutual,
+        "gender": gender,
+        "ethnicity": ethnicity,
+        "img": img,
+        "travel": travel,
+    }
     return PairScores({k: np.asarray(v, dtype=np.int64) for k, v in parts.items()})

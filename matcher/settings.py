@@ -71,14 +71,20 @@ class Settings:
         except FileNotFoundError:
             raise InputError([Problem(path.name, None, None, None, "file not found")]) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError([Problem(path.name, None, None, None, f"not valid TOML: {exc}")]) from None
+            raise InputError(
+                [Problem(path.name, None, None, None, f"not valid TOML: {exc}")]
+            ) from None
         return cls.from_mapping(data, source=path.name)
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], source: str = "settings") -> Settings:
         problems: list[Problem] = []
         sections: dict[str, Any] = {}
-        section_types = {"capacity": CapacitySettings, "rules": RuleSettings, "weights": WeightSettings}
+        section_types = {
+            "capacity": CapacitySettings,
+            "rules": RuleSettings,
+            "weights": WeightSettings,
+        }
         for key, value in data.items():
             if key == "vocabulary":
                 sections.update(_read_vocabulary(value, source, problems))
@@ -89,7 +95,13 @@ class Settings:
                 sections[key] = _read_section(section_types[key], key, value, source, problems)
             else:
                 problems.append(
-                    Problem(source, None, key, None, "unknown section (expected capacity, rules, weights, vocabulary)")
+                    Problem(
+                        source,
+                        None,
+                        key,
+                        None,
+                        "unknown section (expected capacity, rules, weights, vocabulary)",
+                    )
                 )
         if problems:
             raise InputError(problems)
@@ -101,21 +113,55 @@ class Settings:
         problems = []
         cap = self.capacity
         if not 1 <= cap.min <= cap.max:
-            problems.append(Problem(source, None, "capacity.min", str(cap.min), f"must be between 1 and capacity.max ({cap.max})"))
+            problems.append(
+                Problem(
+                    source,
+                    None,
+                    "capacity.min",
+                    str(cap.min),
+                    f"must be between 1 and capacity.max ({cap.max})",
+                )
+            )
         for cohort in self.rules.priority_cohorts:
             if cohort not in COHORTS:
-                problems.append(Problem(source, None, "rules.priority_cohorts", cohort, f"unknown cohort (expected one of {', '.join(COHORTS)})"))
+                problems.append(
+                    Problem(
+                        source,
+                        None,
+                        "rules.priority_cohorts",
+                        cohort,
+                        f"unknown cohort (expected one of {', '.join(COHORTS)})",
+                    )
+                )
         if self.rules.default_max_distance_km <= 0:
-            problems.append(Problem(source, None, "rules.default_max_distance_km", str(self.rules.default_max_distance_km), "must be positive"))
+            problems.append(
+                Problem(
+                    source,
+                    None,
+                    "rules.default_max_distance_km",
+                    str(self.rules.default_max_distance_km),
+                    "must be positive",
+                )
+            )
         w = self.weights
         for name in ("needs", "preference"):
             values = getattr(w, name)
             if not values or any(v < 0 for v in values):
-                problems.append(Problem(source, None, f"weights.{name}", str(list(values)), "must be a non-empty list of points >= 0"))
+                problems.append(
+                    Problem(
+                        source,
+                        None,
+                        f"weights.{name}",
+                        str(list(values)),
+                        "must be a non-empty list of points >= 0",
+                    )
+                )
         for f in fields(WeightSettings):
             value = getattr(w, f.name)
             if isinstance(value, int) and value < 0:
-                problems.append(Problem(source, None, f"weights.{f.name}", str(value), "must be >= 0"))
+                problems.append(
+                    Problem(source, None, f"weights.{f.name}", str(value), "must be >= 0")
+                )
         if problems:
             raise InputError(problems)
 
@@ -125,28 +171,46 @@ class Settings:
 
 def _read_vocabulary(value: Any, source: str, problems: list[Problem]) -> dict[str, Any]:
     if not isinstance(value, dict) or set(value) - {"extra_focus_areas"}:
-        problems.append(Problem(source, None, "vocabulary", None, "only extra_focus_areas = [...] is allowed"))
+        problems.append(
+            Problem(source, None, "vocabulary", None, "only extra_focus_areas = [...] is allowed")
+        )
         return {}
     extra = value.get("extra_focus_areas", [])
     if not isinstance(extra, list) or not all(isinstance(a, str) and a.strip() for a in extra):
-        problems.append(Problem(source, None, "vocabulary.extra_focus_areas", str(extra), "must be a list of names"))
+        problems.append(
+            Problem(
+                source, None, "vocabulary.extra_focus_areas", str(extra), "must be a list of names"
+            )
+        )
         return {}
     return {"extra_focus_areas": tuple(a.strip().lower() for a in extra)}
 
 
-def _read_section(kind: type, name: str, values: dict[str, Any], source: str, problems: list[Problem]) -> Any:
+def _read_section(
+    kind: type, name: str, values: dict[str, Any], source: str, problems: list[Problem]
+) -> Any:
     defaults = kind()
     known = {f.name: f for f in fields(kind)}
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         column = f"{name}.{key}"
         if key not in known:
-            problems.append(Problem(source, None, column, None, f"unknown setting (expected one of {', '.join(known)})"))
+            problems.append(
+                Problem(
+                    source,
+                    None,
+                    column,
+                    None,
+                    f"unknown setting (expected one of {', '.join(known)})",
+                )
+            )
             continue
         default = getattr(defaults, key)
         converted = _convert(value, default)
         if converted is None:
-            problems.append(Problem(source, None, column, str(value), f"must be {_type_name(default)}"))
+            problems.append(
+                Problem(source, None, column, str(value), f"must be {_type_name(default)}")
+            )
         else:
             kwargs[key] = converted
     return replace(defaults, **kwargs)

@@ -32,7 +32,9 @@ class Diagnosis:
             f"with {self.active_mentors} active mentors; {self.allowed_pairs} allowed pairs.",
         ]
         if self.places < self.mentees:
-            lines.append(f"Demand exceeds supply: at least {self.mentees - self.places} mentees cannot be matched.")
+            lines.append(
+                f"Demand exceeds supply: at least {self.mentees - self.places} mentees cannot be matched."
+            )
         if self.without_mentor:
             lines.append(f"{len(self.without_mentor)} mentees have no allowed mentor at all.")
         lines += list(self.notes)
@@ -41,7 +43,10 @@ class Diagnosis:
 
 def removed_phrase(inst: Instance, mentee: int) -> str:
     counts = inst.pairs.removed_counts(mentee)
-    parts = [f"{n} {RULE_PHRASES[code]}" for code, n in sorted(counts.items(), key=lambda kv: RULE_CODES.index(kv[0]))]
+    parts = [
+        f"{n} {RULE_PHRASES[code]}"
+        for code, n in sorted(counts.items(), key=lambda kv: RULE_CODES.index(kv[0]))
+    ]
     return f"no allowed mentor: of {inst.n_mentors} mentors, " + ", ".join(parts)
 
 
@@ -50,12 +55,17 @@ def diagnose(inst: Instance) -> Diagnosis:
     has_pair = np.zeros(inst.n_mentees, dtype=bool)
     has_pair[inst.pairs.mentee] = True
     active = np.array([m.is_active for m in problem.mentors], dtype=bool)
-    without = tuple((problem.mentees[j].mentee_id, removed_phrase(inst, j)) for j in np.flatnonzero(~has_pair))
+    without = tuple(
+        (problem.mentees[j].mentee_id, removed_phrase(inst, j))
+        for j in np.flatnonzero(~has_pair).tolist()
+    )
     notes = []
     for mentor in problem.mentors:
-        lo, hi = mentor.band(problem.settings)
+        hi = mentor.band(problem.settings)[1]
         if mentor.current_mentees > hi:
-            notes.append(f"Mentor {mentor.mentor_id} already has {mentor.current_mentees} mentees, above the maximum of {hi}.")
+            notes.append(
+                f"Mentor {mentor.mentor_id} already has {mentor.current_mentees} mentees, above the maximum of {hi}."
+            )
     return Diagnosis(
         mentees=inst.n_mentees,
         priority_mentees=int(inst.priority.sum()),
@@ -82,10 +92,14 @@ def lock_clashes(inst: Instance) -> list[str]:
         code = int(inst.pairs.blocked_by[mentor_index[mentor_id], mentee_index[mentee_id]])
         if code >= 0:
             rule = RULE_CODES[code]
-            clashes.append(f"Lock {mentor_id}-{mentee_id} breaks the rule '{rule}': the mentor is {RULE_PHRASES[rule]}.")
+            clashes.append(
+                f"Lock {mentor_id}-{mentee_id} breaks the rule '{rule}': the mentor is {RULE_PHRASES[rule]}."
+            )
     for mentee_id, mentors in by_mentee.items():
         if len(mentors) > 1:
-            clashes.append(f"Mentee {mentee_id} is locked to {len(mentors)} mentors ({', '.join(mentors)}): a mentee gets at most one.")
+            clashes.append(
+                f"Mentee {mentee_id} is locked to {len(mentors)} mentors ({', '.join(mentors)}): a mentee gets at most one."
+            )
     for mentor_id, mentees in by_mentor.items():
         i = mentor_index[mentor_id]
         if len(mentees) > inst.most[i]:
@@ -114,7 +128,11 @@ def explain_infeasible(inst: Instance, time_limit: float = 10.0) -> list[str]:
             a = model.new_bool_var("")
             model.add(load >= int(inst.least[i])).only_enforce_if(a)
             mentor = problem.mentors[i]
-            why = "it has a lock" if inst.locked[members].any() else "the scheme does not allow unused mentors"
+            why = (
+                "it has a lock"
+                if inst.locked[members].any()
+                else "the scheme does not allow unused mentors"
+            )
             reasons[a.index] = (
                 f"mentor {mentor.mentor_id} must take at least {int(inst.least[i])} new mentees ({why}) "
                 f"but only {len(members)} are allowed for them"
@@ -123,7 +141,9 @@ def explain_infeasible(inst: Instance, time_limit: float = 10.0) -> list[str]:
     for k in np.flatnonzero(inst.locked).tolist():
         a = model.new_bool_var("")
         model.add(x[k] == 1).only_enforce_if(a)
-        reasons[a.index] = f"lock {problem.mentors[pairs.mentor[k]].mentor_id}-{problem.mentees[pairs.mentee[k]].mentee_id}"
+        reasons[a.index] = (
+            f"lock {problem.mentors[pairs.mentor[k]].mentor_id}-{problem.mentees[pairs.mentee[k]].mentee_id}"
+        )
         model.add_assumption(a)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
@@ -131,7 +151,11 @@ def explain_infeasible(inst: Instance, time_limit: float = 10.0) -> list[str]:
     if solver.solve(model) != cp_model.INFEASIBLE:
         return []
     core = solver.sufficient_assumptions_for_infeasibility()
-    return ["These cannot all hold together: " + "; ".join(reasons[a] for a in core if a in reasons) + "."]
+    return [
+        "These cannot all hold together: "
+        + "; ".join(reasons[a] for a in core if a in reasons)
+        + "."
+    ]
 
 
 def unmatched_reasons(inst: Instance, chosen: np.ndarray) -> dict[int, str]:
@@ -153,13 +177,20 @@ def unmatched_reasons(inst: Instance, chosen: np.ndarray) -> dict[int, str]:
         unused = mentors[(load[mentors] == 0) & (inst.most[mentors] > 0)]
         parts = []
         if len(full):
-            names = ", ".join(problem.mentors[i].mentor_id for i in full[:5]) + (", ..." if len(full) > 5 else "")
-            parts.append(f"{len(full)} allowed mentor(s) full with mentees of higher priority, longer wait or better fit ({names})")
+            names = ", ".join(problem.mentors[i].mentor_id for i in full[:5]) + (
+                ", ..." if len(full) > 5 else ""
+            )
+            parts.append(
+                f"{len(full)} allowed mentor(s) full with mentees of higher priority, longer wait or better fit ({names})"
+            )
         if len(unused):
-            parts.append(f"{len(unused)} allowed mentor(s) unused this round: too few mentees to reach their minimum")
+            parts.append(
+                f"{len(unused)} allowed mentor(s) unused this round: too few mentees to reach their minimum"
+            )
         others = len(members) - len(full) - len(unused)
         if others > 0:
-            parts.append(f"{others} allowed mentor(s) with room were not chosen before the time limit")
+            parts.append(
+                f"{others} allowed mentor(s) with room were not chosen before the time limit"
+            )
         reasons[j] = "; ".join(parts)
     return reasons
-

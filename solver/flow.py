@@ -31,6 +31,52 @@ class Relaxation:
     waiting_days: int
     quality: int
     chosen: np.ndarray  # indices of allowed pairs in one optimal relaxed matching
+    # Reduced costs under optimal potentials, in quality points (NaN where no arc: locks).
+    pair_reduced: np.ndarray  # per allowed pair
+    mentee_reduced: np.ndarray  # per mentee (its supply arc)
+    mentor_reduced: np.ndarray  # per mentor (its capacity arc)
+
+    def near_optimal(self, delta: float) -> Fixing:
+        """What every pair list within ``delta`` quality points of the bound must look like.
+
+        For any flow with the same supplies, cost - optimal cost = sum over arcs of
+        reduced cost x change of flow, each term >= 0 (complementary slackness). So a pair list
+        that meets the bounds of levels 1-2 and loses at most ``delta`` quality keeps every arc
+        whose reduced cost exceeds ``delta`` in absolute value as in the relaxation's optimum.
+        With ``delta = 0`` this is the optimal face.
+        """
+        limit = delta + 0.5
+        locked = np.isnan(self.pair_reduced)
+        pair = np.nan_to_num(self.pair_reduced, nan=-np.inf)
+        mentee = np.nan_to_num(self.mentee_reduced, nan=-np.inf)
+        return Fixing(
+            allowed=locked | (pair < limit),
+            forced=locked | (pair < -limit),
+            must_match=mentee < -limit,
+            never_match=mentee > limit,
+            full=self.mentor_reduced < -limit,
+            idle=self.mentor_reduced > limit,
+        )
+
+
+@dataclass(frozen=True)
+class Fixing:
+    """Pairs still allowed and variables fixed by reduced costs (see ``near_optimal``)."""
+
+    allowed: np.ndarray  # bool per allowed pair
+    forced: np.ndarray  # bool per allowed pair
+    must_match: np.ndarray  # bool per mentee
+    never_match: np.ndarray  # bool per mentee
+    full: np.ndarray  # bool per mentor: every free place taken
+    idle: np.ndarray  # bool per mentor: no new mentee besides locks
+
+
+@dataclass(frozen=True)
+class _Network:
+    tails: np.ndarray
+    heads: np.ndarray
+    capacities: np.ndarray
+    costs: np.ndarray
 
 
 class FlowError(RuntimeError):
@@ -69,20 +115,25 @@ def relax(inst: Instance, open_mentors: np.ndarray | None = None) -> Relaxation:
     a = min_cost_flow.SimpleMinCostFlow()
     prio_weight = n_free + 1
     a.add_arcs_with_capacity_and_unit_cost(
-        np.full(n_free, SOURCE), mentee_node[free], np.ones(n_free, dtype=np.int64),
+        np.full(n_free, SOURCE),
+        mentee_node[free],
+        np.ones(n_free, dtype=np.int64),
         -(inst.priority[free].astype(np.int64) * prio_weight + 1),
     )
-    _add_pairs_and_mentors(a, inst, arcs, capacity, mentee_node, mentor_node, np.zeros(len(arcs), dtype=np.int64))
+    _add_pairs_and_mentors(
+        a, inst, arcs, capacity, mentee_node, mentor_node, np.zeros(len(arcs), dtype=np.int64)
+    )
     a.add_arc_with_capacity_and_unit_cost(SOURCE, SINK, n_free, 0)
     a.set_node_supply(SOURCE, n_free)
     a.set_node_supply(SINK, -n_free)
     _solve(a)
-    taken = np.array([a.flow(k) for k in range(n_free)], dtype=bool) if n_free else np.zeros(0, bool)
+    taken = (
+        np.array([a.flow(k) for k in range(n_free)], dtype=bool) if n_free else np.zeros(0, bool)
+    )
     n_prio = int(np.sum(inst.priority[free] & taken))
     n_all = int(np.sum(taken))
 
     # Stage B: with exactly those counts, most waiting days, then best quality.
-    b = min_cost_flow.SimpleMinCostFlow()
     score = inst.score[arcs]
     low = int(score.min()) if len(arcs) else 0
     quality_range = (int(score.max()) - low) * max(n_all, 1) + 1 if len(arcs) else 1
@@ -90,15 +141,33 @@ def relax(inst: Instance, open_mentors: np.ndarray | None = None) -> Relaxation:
     if len(free) and int(wait_cost.max()) * (n_mentees + n_mentors + 5) > MAX_SAFE_COST:
         raise FlowError("waiting days and scores too large for an exact flow")
     hubs = np.where(inst.priority[free], PRIORITY_HUB, OTHER_HUB)
-    b.add_arcs_with_capacity_and_unit_cost(hubs, mentee_node[free], np.ones(n_free, dtype=np.int64), -wait_cost)
-    first_pair_arc = n_free
-    _add_pairs_and_mentors(b, inst, arcs, capacity, mentee_node, mentor_node, -(score - low))
+    network = _Network(
+        tails=np.concatenate([hubs, mentee_node[pairs.mentee[arcs]], mentor_node]),
+        heads=np.concatenate(
+            [mentee_node[free], mentor_node[pairs.mentor[arcs]], np.full(n_mentors, SINK)]
+        ),
+        capacities=np.concatenate([np.ones(n_free + len(arcs), dtype=np.int64), capacity]),
+        costs=np.concatenate([-wait_cost, -(score - low), np.zeros(n_mentors, dtype=np.int64)]),
+    )
+    b = min_cost_flow.SimpleMinCostFlow()
+    b.add_arcs_with_capacity_and_unit_cost(
+        network.tails, network.heads, network.capacities, network.costs
+    )
     b.set_node_supply(PRIORITY_HUB, n_prio)
     b.set_node_supply(OTHER_HUB, n_all - n_prio)
     b.set_node_supply(SINK, -n_all)
     _solve(b)
-    flows = b.flows(np.arange(first_pair_arc, first_pair_arc + len(arcs)))
-    chosen = np.sort(np.concatenate([locked, arcs[flows > 0]]))
+    flows = b.flows(np.arange(len(network.tails)))
+    pair_arcs = slice(n_free, n_free + len(arcs))
+    chosen = np.sort(np.concatenate([locked, arcs[flows[pair_arcs] > 0]]))
+    reduced = _reduced_costs(network, flows, n_mentees + n_mentors + 4)
+    pair_reduced = np.full(len(pairs), np.nan)
+    pair_reduced[arcs] = reduced[pair_arcs]
+    mentee_reduced = np.full(n_mentees, np.nan)
+    # A supply arc's cost is in waiting days x quality_range: any non-zero reduced cost there
+    # is worth more than every quality point together.
+    mentee_reduced[free] = reduced[:n_free]
+    mentor_reduced = reduced[n_free + len(arcs) :]
 
     matched = pairs.mentee[chosen]
     return Relaxation(
@@ -107,19 +176,65 @@ def relax(inst: Instance, open_mentors: np.ndarray | None = None) -> Relaxation:
         waiting_days=int(inst.wait[matched].sum()),
         quality=int(inst.score[chosen].sum()),
         chosen=chosen,
+        pair_reduced=pair_reduced,
+        mentee_reduced=mentee_reduced,
+        mentor_reduced=mentor_reduced,
     )
 
 
-def _add_pairs_and_mentors(flow: min_cost_flow.SimpleMinCostFlow, inst: Instance, arcs: np.ndarray,
-                           capacity: np.ndarray, mentee_node: np.ndarray, mentor_node: np.ndarray,
-                           costs: np.ndarray) -> None:
+def _reduced_costs(network: _Network, flows: np.ndarray, n: int) -> np.ndarray:
+    """Reduced cost of every arc under optimal node potentials.
+
+    Optimal potentials are shortest distances in the residual graph (which has no negative
+    cycle at an optimum) from a root joined to every node. By complementary slackness every
+    optimal flow leaves empty the arcs of positive reduced cost and fills those of negative.
+    """
+    tails, heads, costs = network.tails, network.heads, network.costs.astype(np.float64)
+    forward, backward = flows < network.capacities, flows > 0
+    rows = np.concatenate([tails[forward], heads[backward]])
+    cols = np.concatenate([heads[forward], tails[backward]])
+    weights = np.concatenate([costs[forward], -costs[backward]])
+    potential = _shortest_from_all(n, rows, cols, weights)
+    return costs + potential[tails] - potential[heads]
+
+
+def _shortest_from_all(
+    n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """Bellman-Ford from a virtual root joined to every node by a zero arc, one vectorised
+    relaxation of all arcs per round; it stops as soon as a round changes nothing (a few dozen
+    rounds here, where a general implementation runs far longer)."""
+    dist = np.zeros(n)
+    for _ in range(n + 1):
+        relaxed = dist.copy()
+        np.minimum.at(relaxed, cols, dist[rows] + weights)
+        if np.array_equal(relaxed, dist):
+            return dist
+        dist = relaxed
+    raise FlowError("negative cycle in the residual graph: the flow was not optimal")
+
+
+def _add_pairs_and_mentors(
+    flow: min_cost_flow.SimpleMinCostFlow,
+    inst: Instance,
+    arcs: np.ndarray,
+    capacity: np.ndarray,
+    mentee_node: np.ndarray,
+    mentor_node: np.ndarray,
+    costs: np.ndarray,
+) -> None:
     pairs = inst.pairs
     flow.add_arcs_with_capacity_and_unit_cost(
-        mentee_node[pairs.mentee[arcs]], mentor_node[pairs.mentor[arcs]],
-        np.ones(len(arcs), dtype=np.int64), costs.astype(np.int64),
+        mentee_node[pairs.mentee[arcs]],
+        mentor_node[pairs.mentor[arcs]],
+        np.ones(len(arcs), dtype=np.int64),
+        costs.astype(np.int64),
     )
     flow.add_arcs_with_capacity_and_unit_cost(
-        mentor_node, np.full(inst.n_mentors, SINK), capacity.astype(np.int64), np.zeros(inst.n_mentors, dtype=np.int64)
+        mentor_node,
+        np.full(inst.n_mentors, SINK),
+        capacity.astype(np.int64),
+        np.zeros(inst.n_mentors, dtype=np.int64),
     )
 
 

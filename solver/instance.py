@@ -47,7 +47,10 @@ class Instance:
 
 def _group_codes(values: list[str | None]) -> np.ndarray:
     table: dict[str, int] = {}
-    return np.array([table.setdefault(v.strip().upper(), len(table)) if v else -1 for v in values], dtype=np.int64)
+    return np.array(
+        [table.setdefault(v.strip().upper(), len(table)) if v else -1 for v in values],
+        dtype=np.int64,
+    )
 
 
 def waiting_days(problem: ProblemData) -> np.ndarray:
@@ -64,7 +67,9 @@ def build_instance(problem: ProblemData) -> Instance:
     pairs = allowed_pairs(problem)
     scores = score_pairs(problem, pairs)
     settings = problem.settings
-    ranges = np.array([m.new_range(settings) for m in problem.mentors], dtype=np.int64).reshape(-1, 2)
+    ranges = np.array([m.new_range(settings) for m in problem.mentors], dtype=np.int64).reshape(
+        -1, 2
+    )
     base = Instance(
         problem=problem,
         pairs=pairs,
@@ -101,7 +106,14 @@ def build_instance(problem: ProblemData) -> Instance:
     must_use[pairs.mentor[locked]] = True
     if not settings.capacity.allow_unused_mentors:
         must_use |= np.array([m.is_active for m in problem.mentors], dtype=bool) & (base.most > 0)
-    return Instance(**{**base.__dict__, "locked": locked, "previous": mark(problem.previous), "must_use": must_use})
+    return Instance(
+        **{
+            **base.__dict__,
+            "locked": locked,
+            "previous": mark(problem.previous),
+            "must_use": must_use,
+        }
+    )
 
 
 def positions_by(keys: np.ndarray, n: int) -> list[np.ndarray]:

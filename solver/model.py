@@ -9,10 +9,12 @@ linear expression; levels are optimised in order, each fixed before the next.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
 
+from solver.flow import Fixing
 from solver.instance import Instance, positions_by
 
 
@@ -30,10 +32,23 @@ class Linear:
 
 @dataclass(frozen=True)
 class LevelSolve:
-    status: int  # cp_model status
+    status: Any  # cp_model status
     value: int | None
     bound: int | None
     values: np.ndarray | None  # all model variables
+
+
+class _StopAtBound(cp_model.CpSolverSolutionCallback):
+    def __init__(self, x: np.ndarray, expr: Linear, bound: int, maximize: bool):
+        super().__init__()
+        self._expr, self._bound, self._maximize = expr, bound, maximize
+        self.reached = False
+
+    def on_solution_callback(self) -> None:
+        value = self.objective_value
+        if (value >= self._bound) if self._maximize else (value <= self._bound):
+            self.reached = True
+            self.stop_search()
 
 
 class MatchingModel:
@@ -56,7 +71,11 @@ class MatchingModel:
 
         # A mentee has at most one mentor.
         order = np.argsort(mentee, kind="stable")
-        starts = np.flatnonzero(np.r_[True, mentee[order][1:] != mentee[order][:-1]]) if n else np.zeros(0, int)
+        starts = (
+            np.flatnonzero(np.r_[True, mentee[order][1:] != mentee[order][:-1]])
+            if n
+            else np.zeros(0, int)
+        )
         for group in np.split(order, starts[1:]) if n else []:
             if len(group) > 1:
                 self._proto.constraints.add().at_most_one.literals.extend(self.x[group].tolist())
@@ -72,8 +91,8 @@ class MatchingModel:
             if least > 0 and not inst.must_use[i]:
                 y = int(self._new_vars(np.zeros(1, np.int64), np.ones(1, np.int64))[0])
                 self.used[i] = y
-                self._linear(xs + [y], [1] * len(xs) + [-most], -(2**40), 0)
-                self._linear(xs + [y], [1] * len(xs) + [-least], 0, 2**40)
+                self._linear([*xs, y], [1] * len(xs) + [-most], -(2**40), 0)
+                self._linear([*xs, y], [1] * len(xs) + [-least], 0, 2**40)
             else:
                 self._linear(xs, [1] * len(xs), least, most)
 
@@ -118,23 +137,26 @@ class MatchingModel:
                     continue
                 z = self._new_vars(np.zeros(most, np.int64), np.ones(most, np.int64))
                 self.load_units[i] = z
-                self._linear(self.x[members].tolist() + z.tolist(), [1] * len(members) + [-1] * most, 0, 0)
+                self._linear(
+                    self.x[members].tolist() + z.tolist(), [1] * len(members) + [-1] * most, 0, 0
+                )
                 for a, b in zip(z[:-1].tolist(), z[1:].tolist(), strict=True):
                     self._linear([a, b], [1, -1], 0, 1)
                 k = np.arange(1, most + 1)
                 parts_vars.append(z)
                 parts_coeffs.append(w_balance * (2 * (inst.current[i] + k) - 1))
         if w_mix:
-            for name, codes in inst.groups.items():
-                del name
-                for i, members in enumerate(self.mentor_pairs):
+            for codes in inst.groups.values():
+                for members in self.mentor_pairs:
                     group = codes[self.mentee[members]]
                     known = group >= 0
                     values, counts = np.unique(group[known], return_counts=True)
                     for g in values[counts > 1].tolist():
                         same = members[known][group[known] == g]
                         e = self._new_vars(np.zeros(1, np.int64), np.array([len(same) - 1]))
-                        self._linear(self.x[same].tolist() + e.tolist(), [1] * len(same) + [-1], -(2**40), 1)
+                        self._linear(
+                            self.x[same].tolist() + e.tolist(), [1] * len(same) + [-1], -(2**40), 1
+                        )
                         self.excess.append((int(e[0]), same))
                         parts_vars.append(e)
                         parts_coeffs.append(np.array([w_mix]))
@@ -146,7 +168,31 @@ class MatchingModel:
             parts_coeffs.append(np.full(len(prev), -w_churn))
         if not parts_vars:
             return Linear(np.zeros(0, np.int64), np.zeros(0, np.int64), constant)
-        return Linear(np.concatenate(parts_vars), np.concatenate(parts_coeffs).astype(np.int64), constant)
+        return Linear(
+            np.concatenate(parts_vars), np.concatenate(parts_coeffs).astype(np.int64), constant
+        )
+
+    def restrict(self, fixing: Fixing, capacity: np.ndarray) -> None:
+        """Add the reduced-cost fixings of the relaxation (see ``flow.Relaxation.near_optimal``)."""
+        forced, must_match, never_match = fixing.forced, fixing.must_match, fixing.never_match
+        full, idle = fixing.full, fixing.idle
+        candidates, inst = self.candidates, self.inst
+        for k in np.flatnonzero(forced[candidates]).tolist():
+            self._linear([int(self.x[k])], [1], 1, 1)
+        for j, members in enumerate(positions_by(self.mentee, inst.n_mentees)):
+            if must_match[j] or never_match[j]:
+                self._linear(
+                    self.x[members].tolist(),
+                    [1] * len(members),
+                    int(must_match[j]),
+                    int(must_match[j]),
+                )
+        locked = inst.locked[candidates]
+        for i, members in enumerate(self.mentor_pairs):
+            if full[i] or idle[i]:
+                new = members[~locked[members]]
+                target = int(capacity[i]) if full[i] else 0
+                self._linear(self.x[new].tolist(), [1] * len(new), target, target)
 
     # --- solutions -------------------------------------------------------------------------
     def complete(self, chosen: np.ndarray) -> np.ndarray:
@@ -171,8 +217,18 @@ class MatchingModel:
         lo, hi = (target, 2**62) if maximize else (-(2**62), target)
         self._linear(expr.vars.tolist(), expr.coeffs.tolist(), lo, hi)
 
-    def optimise(self, level: str, maximize: bool, hint: np.ndarray, time_limit: float, seed: int,
-                 workers: int) -> LevelSolve:
+    def optimise(
+        self,
+        level: str,
+        maximize: bool,
+        hint: np.ndarray,
+        time_limit: float,
+        seed: int,
+        workers: int,
+        known_bound: int | None = None,
+    ) -> LevelSolve:
+        """Optimise one level from a hint; stop early once ``known_bound`` (a bound proven
+        elsewhere, e.g. by the flow relaxation) is reached."""
         expr = self.levels[level]
         objective = self._proto.objective
         objective.vars.clear()
@@ -192,10 +248,14 @@ class MatchingModel:
         solver.parameters.max_time_in_seconds = max(0.05, time_limit)
         solver.parameters.num_workers = workers
         solver.parameters.random_seed = seed
-        status = solver.solve(self.model)
+        callback = (
+            _StopAtBound(self.x, expr, known_bound, maximize) if known_bound is not None else None
+        )
+        status = solver.solve(self.model, callback)
+        if callback is not None and callback.reached and status == cp_model.FEASIBLE:
+            status = cp_model.OPTIMAL
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return LevelSolve(status, None, None, None)
         values = np.array(solver.response_proto.solution, dtype=np.int64)
         bound = round(solver.best_objective_bound)
         return LevelSolve(status, expr.value(values), bound, values)
-

@@ -22,7 +22,7 @@ from ortools.sat.python import cp_model
 from matcher.data import ProblemData
 from matcher.scoring import pair_parts
 from solver.diagnose import explain_infeasible, lock_clashes, unmatched_reasons
-from solver.flow import relax, warm_start
+from solver.flow import Fixing, Relaxation, relax, warm_start
 from solver.instance import Instance, build_instance
 from solver.model import MatchingModel
 from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Level, Pair, Result, Status
@@ -71,17 +71,110 @@ def solve(
         "waiting_days": relaxation.waiting_days,
         "quality": relaxation.quality,
     }
-    say(f"bound: {relaxation.matched} of {inst.n_mentees} mentees can be matched ({relaxation.priority_matched} priority)")
+    say(
+        f"bound: {relaxation.matched} of {inst.n_mentees} mentees can be matched ({relaxation.priority_matched} priority)"
+    )
 
-    full = len(inst.pairs) <= full_model_pairs
-    candidates = np.arange(len(inst.pairs)) if full else _candidates(inst, relaxation.chosen)
-    # Positions within the candidates; the relaxation's pairs are always among them.
-    position = warm_start(_restricted(inst, candidates), np.searchsorted(candidates, relaxation.chosen))
-    t = lap("warm_start", t)
+    face = relaxation.near_optimal(0)
+    say(f"optimal face of the relaxation: {int(face.allowed.sum())} of {len(inst.pairs)} pairs")
+
+    deadline = started + time_limit
+    outcome = _solve_on_face(inst, relaxation, face, bounds, deadline, seed, workers, say)
+    if outcome is None:
+        say("the bounds cannot all be met with mentors' minimums: searching level by level")
+        full = len(inst.pairs) <= full_model_pairs
+        candidates = np.arange(len(inst.pairs)) if full else _candidates(inst, relaxation.chosen)
+        outcome = _solve_by_levels(
+            inst, relaxation, bounds, candidates, full, deadline, seed, workers, say
+        )
+    t = lap("search", t)
+    if isinstance(outcome, list):
+        return _infeasible(inst, outcome, started, timings)
+    chosen, levels, n_candidates = outcome
+    status = Status.OPTIMAL if all(level.proven for level in levels) else Status.FEASIBLE
+    return Result(
+        status=status,
+        pairs=_pairs(inst, chosen),
+        levels=tuple(levels),
+        seconds=round(time.perf_counter() - started, 3),
+        timings=timings,
+        candidate_pairs=n_candidates,
+        allowed_pairs=len(inst.pairs),
+        unmatched={
+            problem.mentees[j].mentee_id: why for j, why in unmatched_reasons(inst, chosen).items()
+        },
+    )
+
+
+Outcome = tuple[np.ndarray, list[Level], int] | list[str]
+
+
+def _solve_on_face(
+    inst: Instance,
+    relaxation: Relaxation,
+    face: Fixing,
+    bounds: dict[str, int],
+    deadline: float,
+    seed: int,
+    workers: int,
+    say: Progress,
+) -> Outcome | None:
+    """Meet every bound of levels 1-3 using only pairs of the relaxation's optimal face.
+
+    Every pair list that meets the bounds lies on that face, so when this succeeds levels 1-3
+    are proven optimal and the penalty level is optimised over all of their optima. None when
+    the bounds cannot all be met (mentors' minimums bite) or no answer came in time.
+    """
+    candidates = np.flatnonzero(face.allowed)
+    start = warm_start(
+        _restricted(inst, candidates), np.searchsorted(candidates, relaxation.chosen)
+    )
     model = MatchingModel(inst, candidates)
-    t = lap("model", t)
-    say(f"model: {len(candidates)} candidate pairs of {len(inst.pairs)} allowed")
+    # Counts as equalities, waiting days and quality through complementary slackness: the same
+    # set of pair lists, without two knapsack-like equalities that would slow every proof.
+    for name in ("priority_matched", "matched"):
+        model.fix(name, bounds[name], True)
+        model.fix(name, bounds[name], False)
+    capacity = inst.most - np.bincount(inst.pairs.mentor[inst.locked], minlength=inst.n_mentors)
+    model.restrict(face, capacity)
+    remaining = deadline - time.perf_counter()
+    say(
+        f"level penalty: searching {len(candidates)} pairs of the optimal face (up to {remaining:.1f} s)"
+    )
+    result = model.optimise("penalty", False, model.complete(start), remaining, seed, workers)
+    if result.values is None:
+        return None
+    for name, bound in bounds.items():
+        if model.levels[name].value(result.values) != bound:
+            raise AssertionError(
+                f"face solution misses the {name} bound: complementary slackness broken"
+            )
+    levels = [Level(name, bound, bound, True) for name, bound in bounds.items()]
+    proven = result.status == cp_model.OPTIMAL
+    value = int(result.value or 0)
+    levels.append(Level("penalty", value, value if proven else int(result.bound or value), proven))
+    say(f"level penalty: {value} ({'proven' if proven else f'bound {result.bound}'})")
+    return candidates[model.chosen(result.values)], levels, len(candidates)
 
+
+def _solve_by_levels(
+    inst: Instance,
+    relaxation: Relaxation,
+    bounds: dict[str, int],
+    candidates: np.ndarray,
+    full: bool,
+    deadline: float,
+    seed: int,
+    workers: int,
+    say: Progress,
+) -> Outcome:
+    """Optimise the levels one by one with CP-SAT over the candidate pairs."""
+    # Positions within the candidates; the relaxation's pairs are always among them.
+    position = warm_start(
+        _restricted(inst, candidates), np.searchsorted(candidates, relaxation.chosen)
+    )
+    model = MatchingModel(inst, candidates)
+    say(f"model: {len(candidates)} candidate pairs of {len(inst.pairs)} allowed")
     values = model.complete(position)
     feasible_start = _keeps_bands(inst, candidates[position])
     levels: list[Level] = []
@@ -93,16 +186,17 @@ def solve(
         if feasible_start and earlier_proven and bound is not None and value == bound:
             proven = True
         else:
-            remaining = time_limit - (time.perf_counter() - started)
+            remaining = deadline - time.perf_counter()
             share = remaining if name == "penalty" else remaining * 0.6
             say(f"level {name}: searching (up to {share:.1f} s)")
-            outcome = model.optimise(name, maximize, values, share, seed, workers)
-            if outcome.status == cp_model.INFEASIBLE or outcome.values is None:
+            outcome = model.optimise(
+                name, maximize, values, share, seed, workers, bound if earlier_proven else None
+            )
+            if outcome.values is None:
                 if outcome.status == cp_model.INFEASIBLE or not feasible_start:
-                    conflicts = explain_infeasible(inst) or [
+                    return explain_infeasible(inst) or [
                         "No pair list keeps every mentor inside the capacity band within the time limit."
                     ]
-                    return _infeasible(inst, conflicts, started, timings)
                 proven = False
                 bound = value if bound is None else bound
             else:
@@ -120,20 +214,7 @@ def solve(
         earlier_proven = earlier_proven and proven
         model.fix(name, value, maximize)
         say(f"level {name}: {value} ({'proven' if proven else f'bound {bound}'})")
-    t = lap("search", t)
-
-    chosen = candidates[model.chosen(values)]
-    status = Status.OPTIMAL if all(level.proven for level in levels) else Status.FEASIBLE
-    return Result(
-        status=status,
-        pairs=_pairs(inst, chosen),
-        levels=tuple(levels),
-        seconds=round(time.perf_counter() - started, 3),
-        timings=timings,
-        candidate_pairs=len(candidates),
-        allowed_pairs=len(inst.pairs),
-        unmatched={problem.mentees[j].mentee_id: why for j, why in unmatched_reasons(inst, chosen).items()},
-    )
+    return candidates[model.chosen(values)], levels, len(candidates)
 
 
 def _pairs(inst: Instance, chosen: np.ndarray) -> tuple[Pair, ...]:
@@ -158,7 +239,10 @@ def _candidates(inst: Instance, relaxed: np.ndarray) -> np.ndarray:
     keep = np.zeros(len(pairs), dtype=bool)
     keep[relaxed] = True
     keep |= inst.locked | inst.previous
-    for owner, limit in ((pairs.mentee, CANDIDATES_PER_MENTEE), (pairs.mentor, CANDIDATES_PER_MENTOR)):
+    for owner, limit in (
+        (pairs.mentee, CANDIDATES_PER_MENTEE),
+        (pairs.mentor, CANDIDATES_PER_MENTOR),
+    ):
         order = np.lexsort((-inst.score, owner))
         sorted_owner = owner[order]
         first = np.r_[0, np.flatnonzero(sorted_owner[1:] != sorted_owner[:-1]) + 1]
@@ -182,11 +266,18 @@ def _restricted(inst: Instance, candidates: np.ndarray) -> Instance:
         shared_modes=pairs.shared_modes[candidates],
         distance_km=pairs.distance_km[candidates],
     )
-    return replace(inst, pairs=sub, score=inst.score[candidates], locked=inst.locked[candidates],
-                   previous=inst.previous[candidates])
+    return replace(
+        inst,
+        pairs=sub,
+        score=inst.score[candidates],
+        locked=inst.locked[candidates],
+        previous=inst.previous[candidates],
+    )
 
 
-def _infeasible(inst: Instance, conflicts: list[str], started: float, timings: dict[str, float]) -> Result:
+def _infeasible(
+    inst: Instance, conflicts: list[str], started: float, timings: dict[str, float]
+) -> Result:
     return Result(
         status=Status.INFEASIBLE,
         pairs=(),
@@ -202,4 +293,6 @@ def recompute_quality(problem: ProblemData, pairs: tuple[Pair, ...]) -> int:
     """Total quality recomputed from the records, independently of the solver's arrays."""
     mentors = {m.mentor_id: m for m in problem.mentors}
     mentees = {m.mentee_id: m for m in problem.mentees}
-    return sum(sum(pair_parts(problem, mentors[p.mentor_id], mentees[p.mentee_id]).values()) for p in pairs)
+    return sum(
+        sum(pair_parts(problem, mentors[p.mentor_id], mentees[p.mentee_id]).values()) for p in pairs
+    )
