@@ -54,23 +54,32 @@ def pair_breaks(problem: ProblemData, mentor: Mentor, mentee: Mentee) -> list[st
     pair = f"{mentor.mentor_id}-{mentee.mentee_id}"
     out = []
     if mentor.status != "active":
-        out.append(f"rule 2 (active mentors only): pair {pair} uses mentor {mentor.mentor_id}, "
-                   f"who is {mentor.status}")
-    if any((e.mentor_id, e.mentee_id) == (mentor.mentor_id, mentee.mentee_id)
-           for e in problem.exclusions):
+        out.append(
+            f"rule 2 (active mentors only): pair {pair} uses mentor {mentor.mentor_id}, "
+            f"who is {mentor.status}"
+        )
+    if any(
+        (e.mentor_id, e.mentee_id) == (mentor.mentor_id, mentee.mentee_id)
+        for e in problem.exclusions
+    ):
         out.append(f"rule 2 (exclusions): pair {pair} is in the exclusions")
     if rules.forbid_same_practice:
         practice = _norm(mentor.practice_code)
         if practice is not None and practice == _norm(mentee.practice_code):
-            out.append(f"rule 3 (conflict of interest): pair {pair} is in the same practice "
-                       f"({mentor.practice_code})")
+            out.append(
+                f"rule 3 (conflict of interest): pair {pair} is in the same practice "
+                f"({mentor.practice_code})"
+            )
     if rules.forbid_same_pcn:
         pcn = _norm(mentor.pcn)
         if pcn is not None and pcn == _norm(mentee.pcn):
-            out.append(f"rule 3 (conflict of interest): pair {pair} is in the same PCN "
-                       f"({mentor.pcn})")
-    if mentor.availability and mentee.availability and not (
-        mentor.availability & mentee.availability
+            out.append(
+                f"rule 3 (conflict of interest): pair {pair} is in the same PCN ({mentor.pcn})"
+            )
+    if (
+        mentor.availability
+        and mentee.availability
+        and not (mentor.availability & mentee.availability)
     ):
         out.append(f"rule 4 (availability): pair {pair} has no shared weekly slot")
     common = _modes(mentor) & _modes(mentee)
@@ -82,12 +91,16 @@ def pair_breaks(problem: ProblemData, mentor: Mentor, mentee: Mentee) -> list[st
         if limit is None:
             limit = rules.default_max_distance_km
         if km is not None and km > limit:
-            out.append(f"rule 5 (distance): face-to-face-only pair {pair} is {km:.1f} km apart, "
-                       f"more than {limit:g} km")
-    if mentee.mentor_gender_strict and _norm(mentee.mentor_gender) is not None:
-        if _norm(mentor.gender) != _norm(mentee.mentor_gender):
-            out.append(f"rule 6 (strict gender): mentee {mentee.mentee_id} requires a "
-                       f"{mentee.mentor_gender} mentor, {mentor.mentor_id} is not")
+            out.append(
+                f"rule 5 (distance): face-to-face-only pair {pair} is {km:.1f} km apart, "
+                f"more than {limit:g} km"
+            )
+    wanted = _norm(mentee.mentor_gender)
+    if mentee.mentor_gender_strict and wanted is not None and _norm(mentor.gender) != wanted:
+        out.append(
+            f"rule 6 (strict gender): mentee {mentee.mentee_id} requires a "
+            f"{mentee.mentor_gender} mentor, {mentor.mentor_id} is not"
+        )
     return out
 
 
@@ -115,8 +128,10 @@ def violations(problem: ProblemData, pairs: Iterable[tuple[str, str]]) -> list[s
         mentors_of[mentee_id].append(mentor_id)
     for mentee_id, ids in mentors_of.items():
         if len(ids) > 1:
-            out.append(f"rule 1 (one mentor each): mentee {mentee_id} is paired "
-                       f"{len(ids)} times ({', '.join(ids)})")
+            out.append(
+                f"rule 1 (one mentor each): mentee {mentee_id} is paired "
+                f"{len(ids)} times ({', '.join(ids)})"
+            )
 
     new = Counter(mentor_id for mentor_id, _ in known)
     allow_unused = settings.capacity.allow_unused_mentors
@@ -128,13 +143,17 @@ def violations(problem: ProblemData, pairs: Iterable[tuple[str, str]]) -> list[s
             has_room = mentor.status == "active" and mentor.current_mentees < hi
             if allow_unused or not has_room or lo <= total <= hi:
                 continue
-            out.append(f"rule 1 (capacity band): mentor {mentor.mentor_id} is left with "
-                       f"{total} mentees, below the minimum of {lo}, and the scheme does not "
-                       f"allow unused mentors")
+            out.append(
+                f"rule 1 (capacity band): mentor {mentor.mentor_id} is left with "
+                f"{total} mentees, below the minimum of {lo}, and the scheme does not "
+                f"allow unused mentors"
+            )
         elif not lo <= total <= hi:
-            out.append(f"rule 1 (capacity band): mentor {mentor.mentor_id} would have {total} "
-                       f"mentees ({mentor.current_mentees} current + {n_new} new), outside "
-                       f"the band {lo}-{hi}")
+            out.append(
+                f"rule 1 (capacity band): mentor {mentor.mentor_id} would have {total} "
+                f"mentees ({mentor.current_mentees} current + {n_new} new), outside "
+                f"the band {lo}-{hi}"
+            )
 
     for mentor_id, mentee_id in known:
         out += pair_breaks(problem, mentors[mentor_id], mentees[mentee_id])
@@ -142,8 +161,9 @@ def violations(problem: ProblemData, pairs: Iterable[tuple[str, str]]) -> list[s
     chosen = set(known)
     for lock in problem.locks:
         if (lock.mentor_id, lock.mentee_id) not in chosen:
-            out.append(f"rule 2 (locks): locked pair {lock.mentor_id}-{lock.mentee_id} "
-                       f"is not paired")
+            out.append(
+                f"rule 2 (locks): locked pair {lock.mentor_id}-{lock.mentee_id} is not paired"
+            )
     return out
 
 
@@ -170,9 +190,7 @@ def evaluate(problem: ProblemData, pairs: Iterable[tuple[str, str]]) -> dict[str
     waited = waiting_days(problem)
     priority = set(settings.rules.priority_cohorts)
 
-    quality = sum(
-        sum(pair_parts(problem, mentors[a], mentees[b]).values()) for a, b in pairs
-    )
+    quality = sum(sum(pair_parts(problem, mentors[a], mentees[b]).values()) for a, b in pairs)
 
     new = Counter(mentor_id for mentor_id, _ in pairs)
     balance = sum((m.current_mentees + new.get(m.mentor_id, 0)) ** 2 for m in problem.mentors)

@@ -148,6 +148,9 @@ def explain_infeasible(inst: Instance, time_limit: float = 10.0) -> list[str]:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.num_workers = 1
+    # Enforced linear constraints enter the LP only at level 2; without them a pigeonhole of
+    # minimums is not proven in reasonable time.
+    solver.parameters.linearization_level = 2
     if solver.solve(model) != cp_model.INFEASIBLE:
         return []
     core = solver.sufficient_assumptions_for_infeasibility()

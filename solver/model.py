@@ -84,10 +84,13 @@ class MatchingModel:
         self.mentor_pairs = positions_by(mentor, inst.n_mentors)
         self.used: dict[int, int] = {}
         for i, members in enumerate(self.mentor_pairs):
-            if len(members) == 0:
-                continue
             xs = self.x[members].tolist()
             least, most = int(inst.least[i]), int(inst.most[i])
+            if len(members) == 0:
+                if inst.must_use[i] and least > 0:
+                    # A mentor that must be used but has no candidate: the round is infeasible.
+                    self._linear([], [], least, most)
+                continue
             if least > 0 and not inst.must_use[i]:
                 y = int(self._new_vars(np.zeros(1, np.int64), np.ones(1, np.int64))[0])
                 self.used[i] = y

@@ -7,15 +7,17 @@ accept lists where the records hold tuples or frozensets; ``problem(...)`` takes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from matcher.checks import evaluate, violations
+from ortools.linear_solver import pywraplp
+
+from matcher.checks import evaluate, pair_allowed, violations, waiting_days
 from matcher.data import Mentee, Mentor, PairRef, ProblemData
-from matcher.readers import load_problem
+from matcher.scoring import pair_parts
 from matcher.settings import Settings
 from solver.result import Result, Status
 from solver.solve import solve
@@ -90,12 +92,6 @@ def problem(
     )
 
 
-def load_solver_data(mentees_file: str = "mentees.csv", **files: str) -> ProblemData:
-    """A round from ``tests/data/solver``: mentors.csv, the given mentees file, other files."""
-    paths = {kind: SOLVER_DATA / name for kind, name in files.items()}
-    return load_problem(SOLVER_DATA / "mentors.csv", SOLVER_DATA / mentees_file, **paths)
-
-
 def run(prob: ProblemData, *, seed: int = 0, time_limit: float = TIME_LIMIT) -> Result:
     """Solve a small round and check the answer before a test looks at it."""
     result = solve(prob, time_limit=time_limit, seed=seed)
@@ -128,3 +124,87 @@ def assert_valid(prob: ProblemData, result: Result) -> None:
     matched = {p.mentee_id for p in result.pairs}
     assert set(result.unmatched) == set(mentees) - matched
     assert all(result.unmatched.values()), "every unmatched mentee needs a reason"
+
+
+def reference_levels(prob: ProblemData) -> dict[str, int] | None:
+    """All five levels by a MIP written from SPEC section 4 (SCIP), or None when infeasible.
+
+    x[i, j] for every pair that ``matcher.checks`` allows; y[i] = mentor i takes new mentees.
+    Levels 1-4 are maximised one by one, each fixed before the next; then the penalty is
+    minimised: squared loads through unary load steps of rising cost 2(c + k) - 1, the mix
+    through one excess variable per (mentor, attribute, group), churn through kept pairs.
+    """
+    solver = pywraplp.Solver.CreateSolver("SCIP")
+    assert solver is not None, "OR-Tools was built without SCIP"
+    st = prob.settings
+    x = {}
+    for i, m in enumerate(prob.mentors):
+        for j, e in enumerate(prob.mentees):
+            if pair_allowed(prob, m, e):
+                x[i, j] = solver.BoolVar(f"x{i}_{j}")
+    for j, _ in enumerate(prob.mentees):
+        solver.Add(sum(v for (_, b), v in x.items() if b == j) <= 1)
+    loads = []
+    for i, m in enumerate(prob.mentors):
+        lo, hi = m.band(st)
+        load = sum(v for (a, _), v in x.items() if a == i)
+        loads.append(load)
+        y = solver.BoolVar(f"y{i}")
+        solver.Add(load <= max(0, hi - m.current_mentees) * y)
+        solver.Add(load >= max(0, lo - m.current_mentees) * y)
+        room = m.is_active and m.current_mentees < hi
+        if not st.capacity.allow_unused_mentors and room and m.current_mentees < lo:
+            solver.Add(y == 1)
+    index = {m.mentor_id: i for i, m in enumerate(prob.mentors)}
+    jndex = {e.mentee_id: j for j, e in enumerate(prob.mentees)}
+    for lock in prob.locks:
+        key = index[lock.mentor_id], jndex[lock.mentee_id]
+        if key not in x:
+            return None
+        solver.Add(x[key] == 1)
+    waited = waiting_days(prob)
+    priority = set(st.rules.priority_cohorts)
+
+    def quality(i: int, j: int) -> int:
+        return sum(pair_parts(prob, prob.mentors[i], prob.mentees[j]).values())
+
+    coeffs: dict[str, Callable[[int, int], int]] = {
+        "priority_matched": lambda i, j: int(prob.mentees[j].cohort in priority),
+        "matched": lambda i, j: 1,
+        "waiting_days": lambda i, j: waited[prob.mentees[j].mentee_id],
+        "quality": quality,
+    }
+    levels: dict[str, int] = {}
+    for name, coeff in coeffs.items():
+        expr = sum(coeff(i, j) * v for (i, j), v in x.items())
+        solver.Maximize(expr)
+        status = solver.Solve()
+        if status == pywraplp.Solver.INFEASIBLE:
+            return None
+        assert status == pywraplp.Solver.OPTIMAL
+        levels[name] = round(solver.Objective().Value())
+        solver.Add(expr >= levels[name])
+
+    w = st.weights
+    penalty: Any = w.balance * sum(m.current_mentees**2 for m in prob.mentors)
+    for i, m in enumerate(prob.mentors):
+        steps = [solver.BoolVar(f"z{i}_{k}") for k in range(sum(1 for a, _ in x if a == i))]
+        solver.Add(sum(steps) == loads[i])
+        c = m.current_mentees
+        penalty += w.balance * sum((2 * (c + k) - 1) * z for k, z in enumerate(steps, 1))
+        for attr in ("practice_code", "pcn", "cohort"):
+            groups: dict[str, list[Any]] = {}
+            for (a, j), v in x.items():
+                value = getattr(prob.mentees[j], attr)
+                if a == i and value and value.strip():
+                    groups.setdefault(value.strip().lower(), []).append(v)
+            for members in groups.values():
+                excess = solver.NumVar(0, len(members), "")
+                solver.Add(excess >= sum(members) - 1)
+                penalty += w.mix * excess
+    kept = [x[key] for p in prob.previous if (key := (index[p.mentor_id], jndex[p.mentee_id])) in x]
+    penalty += w.churn * (len(prob.previous) - sum(kept))
+    solver.Minimize(penalty)
+    assert solver.Solve() == pywraplp.Solver.OPTIMAL
+    levels["penalty"] = round(solver.Objective().Value())
+    return levels

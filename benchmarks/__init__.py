@@ -1,0 +1,1 @@
+"""Benchmarks of the matching service (see README.md)."""
