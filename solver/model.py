@@ -251,6 +251,8 @@ class MatchingModel:
         solver.parameters.max_time_in_seconds = max(0.05, time_limit)
         solver.parameters.num_workers = workers
         solver.parameters.random_seed = seed
+        # Deterministic parallel search: the same input and seed give the same pairs.
+        solver.parameters.interleave_search = True
         callback = (
             _StopAtBound(self.x, expr, known_bound, maximize) if known_bound is not None else None
         )
