@@ -249,10 +249,9 @@ class MatchingModel:
 
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = max(0.05, time_limit)
-        solver.parameters.num_workers = workers
+        # Small models single-threaded: deterministic for the same input and seed.
+        solver.parameters.num_workers = 1 if self._n_vars < 20_000 else workers
         solver.parameters.random_seed = seed
-        # Deterministic parallel search: the same input and seed give the same pairs.
-        solver.parameters.interleave_search = True
         callback = (
             _StopAtBound(self.x, expr, known_bound, maximize) if known_bound is not None else None
         )
