@@ -165,9 +165,6 @@ class Settings:
         if problems:
             raise InputError(problems)
 
-    def replace(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
-
 
 def _read_vocabulary(value: Any, source: str, problems: list[Problem]) -> dict[str, Any]:
     if not isinstance(value, dict) or set(value) - {"extra_focus_areas"}:

@@ -78,6 +78,12 @@ class _Network:
     capacities: np.ndarray
     costs: np.ndarray
 
+    def add_to(self, flow: min_cost_flow.SimpleMinCostFlow) -> min_cost_flow.SimpleMinCostFlow:
+        flow.add_arcs_with_capacity_and_unit_cost(
+            self.tails, self.heads, self.capacities, self.costs
+        )
+        return flow
+
 
 class FlowError(RuntimeError):
     """The flow solver did not reach an optimum (a bug, never bad input)."""
@@ -111,25 +117,32 @@ def relax(inst: Instance, open_mentors: np.ndarray | None = None) -> Relaxation:
     mentor_node = 4 + n_mentees + np.arange(n_mentors)
     n_free = len(free)
 
+    def network(
+        supply_tails: np.ndarray, supply_costs: np.ndarray, pair_costs: np.ndarray
+    ) -> _Network:
+        """Supply arcs into the free mentees, then the pair arcs, then the mentors' capacities."""
+        return _Network(
+            tails=np.concatenate([supply_tails, mentee_node[pairs.mentee[arcs]], mentor_node]),
+            heads=np.concatenate(
+                [mentee_node[free], mentor_node[pairs.mentor[arcs]], np.full(n_mentors, SINK)]
+            ),
+            capacities=np.concatenate([np.ones(n_free + len(arcs), dtype=np.int64), capacity]),
+            costs=np.concatenate(
+                [supply_costs, pair_costs, np.zeros(n_mentors, dtype=np.int64)]
+            ).astype(np.int64),
+        )
+
     # Stage A: most priority mentees, then most mentees.
-    a = min_cost_flow.SimpleMinCostFlow()
-    prio_weight = n_free + 1
-    a.add_arcs_with_capacity_and_unit_cost(
+    a = network(
         np.full(n_free, SOURCE),
-        mentee_node[free],
-        np.ones(n_free, dtype=np.int64),
-        -(inst.priority[free].astype(np.int64) * prio_weight + 1),
-    )
-    _add_pairs_and_mentors(
-        a, inst, arcs, capacity, mentee_node, mentor_node, np.zeros(len(arcs), dtype=np.int64)
-    )
+        -(inst.priority[free].astype(np.int64) * (n_free + 1) + 1),
+        np.zeros(len(arcs), dtype=np.int64),
+    ).add_to(min_cost_flow.SimpleMinCostFlow())
     a.add_arc_with_capacity_and_unit_cost(SOURCE, SINK, n_free, 0)
     a.set_node_supply(SOURCE, n_free)
     a.set_node_supply(SINK, -n_free)
     _solve(a)
-    taken = (
-        np.array([a.flow(k) for k in range(n_free)], dtype=bool) if n_free else np.zeros(0, bool)
-    )
+    taken = a.flows(np.arange(n_free)) > 0
     n_prio = int(np.sum(inst.priority[free] & taken))
     n_all = int(np.sum(taken))
 
@@ -141,26 +154,16 @@ def relax(inst: Instance, open_mentors: np.ndarray | None = None) -> Relaxation:
     if len(free) and int(wait_cost.max()) * (n_mentees + n_mentors + 5) > MAX_SAFE_COST:
         raise FlowError("waiting days and scores too large for an exact flow")
     hubs = np.where(inst.priority[free], PRIORITY_HUB, OTHER_HUB)
-    network = _Network(
-        tails=np.concatenate([hubs, mentee_node[pairs.mentee[arcs]], mentor_node]),
-        heads=np.concatenate(
-            [mentee_node[free], mentor_node[pairs.mentor[arcs]], np.full(n_mentors, SINK)]
-        ),
-        capacities=np.concatenate([np.ones(n_free + len(arcs), dtype=np.int64), capacity]),
-        costs=np.concatenate([-wait_cost, -(score - low), np.zeros(n_mentors, dtype=np.int64)]),
-    )
-    b = min_cost_flow.SimpleMinCostFlow()
-    b.add_arcs_with_capacity_and_unit_cost(
-        network.tails, network.heads, network.capacities, network.costs
-    )
+    stage_b = network(hubs, -wait_cost, -(score - low))
+    b = stage_b.add_to(min_cost_flow.SimpleMinCostFlow())
     b.set_node_supply(PRIORITY_HUB, n_prio)
     b.set_node_supply(OTHER_HUB, n_all - n_prio)
     b.set_node_supply(SINK, -n_all)
     _solve(b)
-    flows = b.flows(np.arange(len(network.tails)))
+    flows = b.flows(np.arange(len(stage_b.tails)))
     pair_arcs = slice(n_free, n_free + len(arcs))
     chosen = np.sort(np.concatenate([locked, arcs[flows[pair_arcs] > 0]]))
-    reduced = _reduced_costs(network, flows, n_mentees + n_mentors + 4)
+    reduced = _reduced_costs(stage_b, flows, n_mentees + n_mentors + 4)
     pair_reduced = np.full(len(pairs), np.nan)
     pair_reduced[arcs] = reduced[pair_arcs]
     mentee_reduced = np.full(n_mentees, np.nan)
@@ -212,30 +215,6 @@ def _shortest_from_all(
             return dist
         dist = relaxed
     raise FlowError("negative cycle in the residual graph: the flow was not optimal")
-
-
-def _add_pairs_and_mentors(
-    flow: min_cost_flow.SimpleMinCostFlow,
-    inst: Instance,
-    arcs: np.ndarray,
-    capacity: np.ndarray,
-    mentee_node: np.ndarray,
-    mentor_node: np.ndarray,
-    costs: np.ndarray,
-) -> None:
-    pairs = inst.pairs
-    flow.add_arcs_with_capacity_and_unit_cost(
-        mentee_node[pairs.mentee[arcs]],
-        mentor_node[pairs.mentor[arcs]],
-        np.ones(len(arcs), dtype=np.int64),
-        costs.astype(np.int64),
-    )
-    flow.add_arcs_with_capacity_and_unit_cost(
-        mentor_node,
-        np.full(inst.n_mentors, SINK),
-        capacity.astype(np.int64),
-        np.zeros(inst.n_mentors, dtype=np.int64),
-    )
 
 
 def warm_start(inst: Instance, chosen: np.ndarray, max_rounds: int = 25) -> np.ndarray:

@@ -20,7 +20,6 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher.data import ProblemData
-from matcher.scoring import pair_parts
 from solver.diagnose import explain_infeasible, lock_clashes, unmatched_reasons
 from solver.flow import Fixing, Relaxation, relax, warm_start
 from solver.instance import Instance, build_instance
@@ -286,13 +285,4 @@ def _infeasible(
         timings=timings,
         conflicts=tuple(conflicts),
         allowed_pairs=len(inst.pairs),
-    )
-
-
-def recompute_quality(problem: ProblemData, pairs: tuple[Pair, ...]) -> int:
-    """Total quality recomputed from the records, independently of the solver's arrays."""
-    mentors = {m.mentor_id: m for m in problem.mentors}
-    mentees = {m.mentee_id: m for m in problem.mentees}
-    return sum(
-        sum(pair_parts(problem, mentors[p.mentor_id], mentees[p.mentee_id]).values()) for p in pairs
     )
