@@ -114,12 +114,10 @@ def run_match(
         if not quiet:
             _err(f"[{time.perf_counter() - started:6.1f}s] {message}")
 
-    for line in diagnose(build_instance(problem)).summary():
-        progress(line)
     result = solve(
         problem, time_limit=time_limit, seed=seed, num_workers=workers, progress=progress
     )
-    report = build_report(problem, result, result.unmatched)
+    report = build_report(problem, result)
     written = write_report(report, out)
     summary = report.summary
     if result.status is Status.INFEASIBLE:

@@ -36,9 +36,7 @@ class RoundReport:
     summary: dict[str, Any]
 
 
-def build_report(
-    problem: ProblemData, result: Result, unmatched_reasons: dict[str, str]
-) -> RoundReport:
+def build_report(problem: ProblemData, result: Result) -> RoundReport:
     mentors = {m.mentor_id: m for m in problem.mentors}
     mentees = {m.mentee_id: m for m in problem.mentees}
     pairs = []
@@ -61,7 +59,7 @@ def build_report(
             "mentee_id": m.mentee_id,
             "mentee_name": m.name,
             "cohort": m.cohort,
-            "reason": unmatched_reasons.get(m.mentee_id, ""),
+            "reason": result.unmatched.get(m.mentee_id, ""),
         }
         for m in problem.mentees
         if m.mentee_id not in matched

@@ -1,7 +1,8 @@
 """One entry point: ``solve(problem, ...) -> Result``.
 
 1. Build the allowed pairs and their scores (vectorised).
-2. Check locks; a clash ends here, INFEASIBLE, with the rules and people named.
+2. Diagnose (reported through ``progress``); a lock clash ends here, INFEASIBLE, with the
+   rules and people named.
 3. Solve the flow relaxation over all allowed pairs: bounds for levels 1-3.
 4. Choose candidate pairs (all of them for small rounds; each mentee's best few, each
    mentor's best few and the relaxation's pairs for large ones), then a warm start that
@@ -20,7 +21,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher.data import ProblemData
-from solver.diagnose import explain_infeasible, lock_clashes, unmatched_reasons
+from solver.diagnose import diagnose, explain_infeasible, unmatched_reasons
 from solver.flow import Fixing, Relaxation, relax, warm_start
 from solver.instance import Instance, build_instance
 from solver.model import MatchingModel
@@ -58,9 +59,11 @@ def solve(
 
     inst = build_instance(problem)
     t = lap("build", started)
-    clashes = lock_clashes(inst)
-    if clashes:
-        return _infeasible(inst, clashes, started, timings)
+    diagnosis = diagnose(inst)
+    for line in diagnosis.summary():
+        say(line)
+    if diagnosis.clashes:
+        return _infeasible(inst, list(diagnosis.clashes), started, timings)
 
     relaxation = relax(inst)
     t = lap("relaxation", t)
