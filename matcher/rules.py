@@ -67,12 +67,16 @@ class AllowedPairs:
         return {code: int(n) for code, n in zip(RULE_CODES, counts, strict=True) if n}
 
 
-def _codes(values: list[str | None], table: dict[str, int]) -> np.ndarray:
-    out = np.full(len(values), -1, dtype=np.int32)
-    for k, value in enumerate(values):
-        if value:
-            out[k] = table.setdefault(value.strip().upper(), len(table))
-    return out
+def category_codes(values: list[str | None], table: dict[str, int] | None = None) -> np.ndarray:
+    """Integer code per value, equal for values equal up to case and spaces; -1 when missing.
+
+    Pass the same ``table`` to code two lists on one scale (e.g. mentors' and mentees' practices).
+    """
+    table = {} if table is None else table
+    return np.array(
+        [table.setdefault(v.strip().upper(), len(table)) if v else -1 for v in values],
+        dtype=np.int64,
+    )
 
 
 def _mode_mask(modes: frozenset[str]) -> int:
@@ -86,8 +90,8 @@ def person_arrays(
         return np.nan if value is None else value
 
     return PersonArrays(
-        practice=_codes([p.practice_code for p in people], practices),
-        pcn=_codes([p.pcn for p in people], pcns),
+        practice=category_codes([p.practice_code for p in people], practices),
+        pcn=category_codes([p.pcn for p in people], pcns),
         slots=np.array([slot_mask(p.availability) for p in people], dtype=np.int64),
         modes=np.array([_mode_mask(p.modes) for p in people], dtype=np.int8),
         lat=np.array([coord(p.latitude) for p in people], dtype=np.float64),
@@ -149,8 +153,8 @@ def allowed_pairs(problem: ProblemData) -> AllowedPairs:
     block("distance", f2f_only & (distance > max_km[None, :]))
 
     genders: dict[str, int] = {}
-    mentor_gender = _codes([m.gender for m in problem.mentors], genders)
-    wanted = _codes(
+    mentor_gender = category_codes([m.gender for m in problem.mentors], genders)
+    wanted = category_codes(
         [e.mentor_gender if e.mentor_gender_strict else None for e in problem.mentees], genders
     )
     strict = wanted >= 0

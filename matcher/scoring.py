@@ -22,7 +22,7 @@ import numpy as np
 
 from matcher.data import Mentee, Mentor, ProblemData
 from matcher.geo import haversine_km
-from matcher.rules import MODE_BITS, AllowedPairs
+from matcher.rules import MODE_BITS, AllowedPairs, category_codes
 from matcher.vocab import FACE_TO_FACE, VIRTUAL
 
 PARTS: tuple[str, ...] = ("needs", "preference", "mutual", "gender", "ethnicity", "img", "travel")
@@ -74,15 +74,9 @@ def pair_parts(problem: ProblemData, mentor: Mentor, mentee: Mentee) -> dict[str
     distance = pair_distance_km(mentor, mentee)
     if _only_face_to_face(mentor, mentee) and distance is not None:
         travel = _travel_points(problem, mentee, distance)
-    return {
-        "needs": needs,
-        "preference": preference,
-        "mutual": mutual,
-        "gender": gender,
-        "ethnicity": ethnicity,
-        "img": img,
-        "travel": travel,
-    }
+    return dict(
+        zip(PARTS, (needs, preference, mutual, gender, ethnicity, img, travel), strict=True)
+    )
 
 
 def pair_distance_km(mentor: Mentor, mentee: Mentee) -> float | None:
@@ -136,19 +130,14 @@ def score_pairs(problem: ProblemData, pairs: AllowedPairs) -> PairScores:
     preference = preference_m[mi, ej]
     mutual = np.where((preference > 0) & chosen_by_mentor[mi, ej], w.mutual, 0)
 
-    def codes(values: list[str | None], table: dict[str, int]) -> np.ndarray:
-        return np.array(
-            [table.setdefault(v.strip().lower(), len(table)) if v else -1 for v in values]
-        )
-
     genders: dict[str, int] = {}
-    mentor_gender = codes([m.gender for m in problem.mentors], genders)[mi]
-    wanted = codes([e.mentor_gender for e in problem.mentees], genders)[ej]
+    mentor_gender = category_codes([m.gender for m in problem.mentors], genders)[mi]
+    wanted = category_codes([e.mentor_gender for e in problem.mentees], genders)[ej]
     gender = np.where((wanted >= 0) & (wanted == mentor_gender), w.gender, 0)
 
     ethnic: dict[str, int] = {}
-    mentor_eth = codes([m.ethnicity for m in problem.mentors], ethnic)[mi]
-    mentee_eth = codes([e.ethnicity for e in problem.mentees], ethnic)[ej]
+    mentor_eth = category_codes([m.ethnicity for m in problem.mentors], ethnic)[mi]
+    mentee_eth = category_codes([e.ethnicity for e in problem.mentees], ethnic)[ej]
     wants_eth = np.array([e.same_ethnicity for e in problem.mentees], dtype=bool)[ej]
     ethnicity = np.where(wants_eth & (mentee_eth >= 0) & (mentee_eth == mentor_eth), w.ethnicity, 0)
 
@@ -172,13 +161,7 @@ def score_pairs(problem: ProblemData, pairs: AllowedPairs) -> PairScores:
     # np.round rounds half to even like Python's round(), so both implementations agree.
     travel = np.where(f2f_only, -np.round(w.travel * ratio), 0)
 
-    parts = {
-        "needs": needs,
-        "preference": preference,
-        "mutual": mutual,
-        "gender": gender,
-        "ethnicity": ethnicity,
-        "img": img,
-        "travel": travel,
-    }
+    parts = dict(
+        zip(PARTS, (needs, preference, mutual, gender, ethnicity, img, travel), strict=True)
+    )
     return PairScores({k: np.asarray(v, dtype=np.int64) for k, v in parts.items()})

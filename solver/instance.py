@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.data import ProblemData
-from matcher.rules import AllowedPairs, allowed_pairs
+from matcher.rules import AllowedPairs, allowed_pairs, category_codes
 from matcher.scoring import PairScores, score_pairs
 
 
@@ -45,14 +45,6 @@ class Instance:
         return np.where(keys[pos] == wanted, pos, -1)
 
 
-def _group_codes(values: list[str | None]) -> np.ndarray:
-    table: dict[str, int] = {}
-    return np.array(
-        [table.setdefault(v.strip().upper(), len(table)) if v else -1 for v in values],
-        dtype=np.int64,
-    )
-
-
 def waiting_days(problem: ProblemData) -> np.ndarray:
     """Days each mentee has waited, counted back from the latest join date in the round."""
     dates = [m.waiting_since for m in problem.mentees]
@@ -84,9 +76,9 @@ def build_instance(problem: ProblemData) -> Instance:
         locked=np.zeros(len(pairs), dtype=bool),
         previous=np.zeros(len(pairs), dtype=bool),
         groups={
-            "practice": _group_codes([m.practice_code for m in problem.mentees]),
-            "pcn": _group_codes([m.pcn for m in problem.mentees]),
-            "cohort": _group_codes([m.cohort for m in problem.mentees]),
+            "practice": category_codes([m.practice_code for m in problem.mentees]),
+            "pcn": category_codes([m.pcn for m in problem.mentees]),
+            "cohort": category_codes([m.cohort for m in problem.mentees]),
         },
     )
     mentor_index, mentee_index = problem.mentor_index, problem.mentee_index

@@ -39,7 +39,7 @@ class LevelSolve:
 
 
 class _StopAtBound(cp_model.CpSolverSolutionCallback):
-    def __init__(self, x: np.ndarray, expr: Linear, bound: int, maximize: bool):
+    def __init__(self, expr: Linear, bound: int, maximize: bool):
         super().__init__()
         self._expr, self._bound, self._maximize = expr, bound, maximize
         self.reached = False
@@ -252,9 +252,7 @@ class MatchingModel:
         # Small models single-threaded: deterministic for the same input and seed.
         solver.parameters.num_workers = 1 if self._n_vars < 20_000 else workers
         solver.parameters.random_seed = seed
-        callback = (
-            _StopAtBound(self.x, expr, known_bound, maximize) if known_bound is not None else None
-        )
+        callback = _StopAtBound(expr, known_bound, maximize) if known_bound is not None else None
         status = solver.solve(self.model, callback)
         if callback is not None and callback.reached and status == cp_model.FEASIBLE:
             status = cp_model.OPTIMAL

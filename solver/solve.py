@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -257,8 +258,6 @@ def _restricted(inst: Instance, candidates: np.ndarray) -> Instance:
     """The same instance with only the candidate pairs allowed (for the warm start)."""
     if len(candidates) == len(inst.pairs):
         return inst
-    from dataclasses import replace
-
     pairs = inst.pairs
     sub = replace(
         pairs,
