@@ -31,10 +31,14 @@ class Relaxation:
     waiting_days: int
     quality: int
     chosen: np.ndarray  # indices of allowed pairs in one optimal relaxed matching
-    # Reduced costs under optimal potentials, in quality points (NaN where no arc: locks).
+    # Reduced costs under optimal potentials, in quality points (NaN where there is no arc:
+    # locked pairs, and pairs the network leaves out).
     pair_reduced: np.ndarray  # per allowed pair
     mentee_reduced: np.ndarray  # per mentee (its supply arc)
     mentor_reduced: np.ndarray  # per mentor (its capacity arc)
+    locked: np.ndarray  # bool per allowed pair
+    lower: np.ndarray  # int per mentor: fewest new mentees (besides locks) the flow had to give
+    capacity: np.ndarray  # int per mentor: most new mentees (besides locks) the flow could give
 
     def near_optimal(self, delta: float) -> Fixing:
         """What every pair list within ``delta`` quality points of the bound must look like.
@@ -46,9 +50,9 @@ class Relaxation:
         With ``delta = 0`` this is the optimal face.
         """
         limit = delta + 0.5
-        locked = np.isnan(self.pair_reduced)
-        pair = np.nan_to_num(self.pair_reduced, nan=-np.inf)
-        mentee = np.nan_to_num(self.mentee_reduced, nan=-np.inf)
+        # Pairs with no arc and no lock can carry nothing (NaN compares False).
+        pair, locked = self.pair_reduced, self.locked
+        mentee = np.nan_to_num(self.mentee_reduced, nan=-np.inf)  # locked mentees: matched
         return Fixing(
             allowed=locked | (pair < limit),
             forced=locked | (pair < -limit),
@@ -56,6 +60,8 @@ class Relaxation:
             never_match=mentee > limit,
             full=self.mentor_reduced < -limit,
             idle=self.mentor_reduced > limit,
+            lower=self.lower,
+            capacity=self.capacity,
         )
 
 
@@ -68,7 +74,9 @@ class Fixing:
     must_match: np.ndarray  # bool per mentee
     never_match: np.ndarray  # bool per mentee
     full: np.ndarray  # bool per mentor: every free place taken
-    idle: np.ndarray  # bool per mentor: no new mentee besides locks
+    idle: np.ndarray  # bool per mentor: no more new mentees (besides locks) than `lower`
+    lower: np.ndarray  # int per mentor: at least this many new mentees besides locks
+    capacity: np.ndarray  # int per mentor: at most this many new mentees besides locks
 
 
 @dataclass(frozen=True)
@@ -89,16 +97,30 @@ class FlowError(RuntimeError):
     """The flow solver did not reach an optimum (a bug, never bad input)."""
 
 
+class FlowInfeasible(FlowError):
+    """The supplies cannot be routed: the counts or lower bounds asked for cannot be met."""
+
+
 def _solve(flow: min_cost_flow.SimpleMinCostFlow) -> None:
     status = flow.solve()
+    if status == flow.INFEASIBLE:
+        raise FlowInfeasible("the supplies cannot be routed")
     if status != flow.OPTIMAL:
         raise FlowError(f"min-cost flow ended with status {status}")
 
 
-def relax(inst: Instance, open_mentors: np.ndarray | None = None) -> Relaxation:
+def relax(
+    inst: Instance,
+    open_mentors: np.ndarray | None = None,
+    lower: np.ndarray | None = None,
+    counts: tuple[int, int] | None = None,
+) -> Relaxation:
     """Lexicographic optimum of levels 1-3 without mentors' lower capacities.
 
-    ``open_mentors`` (bool per mentor) restricts which mentors may take new mentees.
+    ``open_mentors`` (bool per mentor) restricts which mentors may take new mentees; ``lower``
+    (int per mentor) makes some take at least that many new mentees besides their locks;
+    ``counts`` (priority, all) fixes how many free mentees are matched instead of maximising.
+    Raises FlowInfeasible when the lower bounds or counts cannot be met.
     """
     n_mentees, n_mentors = inst.n_mentees, inst.n_mentors
     pairs = inst.pairs
@@ -109,6 +131,7 @@ def relax(inst: Instance, open_mentors: np.ndarray | None = None) -> Relaxation:
     if open_mentors is not None:
         capacity = np.where(open_mentors, capacity, 0)
     capacity = np.maximum(capacity, 0)
+    lower = np.zeros(n_mentors, dtype=np.int64) if lower is None else np.minimum(lower, capacity)
 
     usable = ~locked_mentee[pairs.mentee] & (capacity[pairs.mentor] > 0)
     arcs = np.flatnonzero(usable)
@@ -126,25 +149,33 @@ def relax(inst: Instance, open_mentors: np.ndarray | None = None) -> Relaxation:
             heads=np.concatenate(
                 [mentee_node[free], mentor_node[pairs.mentor[arcs]], np.full(n_mentors, SINK)]
             ),
-            capacities=np.concatenate([np.ones(n_free + len(arcs), dtype=np.int64), capacity]),
+            capacities=np.concatenate(
+                [np.ones(n_free + len(arcs), dtype=np.int64), capacity - lower]
+            ),
             costs=np.concatenate(
                 [supply_costs, pair_costs, np.zeros(n_mentors, dtype=np.int64)]
             ).astype(np.int64),
         )
 
-    # Stage A: most priority mentees, then most mentees.
-    a = network(
-        np.full(n_free, SOURCE),
-        -(inst.priority[free].astype(np.int64) * (n_free + 1) + 1),
-        np.zeros(len(arcs), dtype=np.int64),
-    ).add_to(min_cost_flow.SimpleMinCostFlow())
-    a.add_arc_with_capacity_and_unit_cost(SOURCE, SINK, n_free, 0)
-    a.set_node_supply(SOURCE, n_free)
-    a.set_node_supply(SINK, -n_free)
-    _solve(a)
-    taken = a.flows(np.arange(n_free)) > 0
-    n_prio = int(np.sum(inst.priority[free] & taken))
-    n_all = int(np.sum(taken))
+    # Each mentor's lower bound is taken out of its capacity arc and demanded at its node.
+    mentor_demand = -lower
+    if counts is None:
+        # Stage A: most priority mentees, then most mentees.
+        a = network(
+            np.full(n_free, SOURCE),
+            -(inst.priority[free].astype(np.int64) * (n_free + 1) + 1),
+            np.zeros(len(arcs), dtype=np.int64),
+        ).add_to(min_cost_flow.SimpleMinCostFlow())
+        a.add_arc_with_capacity_and_unit_cost(SOURCE, SINK, n_free, 0)
+        a.set_nodes_supplies(mentor_node.astype(np.int32), mentor_demand.astype(np.int64))
+        a.set_node_supply(SOURCE, n_free)
+        a.set_node_supply(SINK, -(n_free - int(lower.sum())))
+        _solve(a)
+        taken = a.flows(np.arange(n_free)) > 0
+        n_prio = int(np.sum(inst.priority[free] & taken))
+        n_all = int(np.sum(taken))
+    else:
+        n_prio, n_all = counts
 
     # Stage B: with exactly those counts, most waiting days, then best quality.
     score = inst.score[arcs]
@@ -156,9 +187,10 @@ def relax(inst: Instance, open_mentors: np.ndarray | None = None) -> Relaxation:
     hubs = np.where(inst.priority[free], PRIORITY_HUB, OTHER_HUB)
     stage_b = network(hubs, -wait_cost, -(score - low))
     b = stage_b.add_to(min_cost_flow.SimpleMinCostFlow())
+    b.set_nodes_supplies(mentor_node.astype(np.int32), mentor_demand.astype(np.int64))
     b.set_node_supply(PRIORITY_HUB, n_prio)
     b.set_node_supply(OTHER_HUB, n_all - n_prio)
-    b.set_node_supply(SINK, -n_all)
+    b.set_node_supply(SINK, -(n_all - int(lower.sum())))
     _solve(b)
     flows = b.flows(np.arange(len(stage_b.tails)))
     pair_arcs = slice(n_free, n_free + len(arcs))
@@ -182,6 +214,9 @@ def relax(inst: Instance, open_mentors: np.ndarray | None = None) -> Relaxation:
         pair_reduced=pair_reduced,
         mentee_reduced=mentee_reduced,
         mentor_reduced=mentor_reduced,
+        locked=inst.locked,
+        lower=lower,
+        capacity=capacity,
     )
 
 

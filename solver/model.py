@@ -175,27 +175,25 @@ class MatchingModel:
             np.concatenate(parts_vars), np.concatenate(parts_coeffs).astype(np.int64), constant
         )
 
-    def restrict(self, fixing: Fixing, capacity: np.ndarray) -> None:
-        """Add the reduced-cost fixings of the relaxation (see ``flow.Relaxation.near_optimal``)."""
-        forced, must_match, never_match = fixing.forced, fixing.must_match, fixing.never_match
-        full, idle = fixing.full, fixing.idle
+    def restrict(self, fixing: Fixing) -> None:
+        """Add the reduced-cost fixings of a relaxation (see ``flow.Relaxation.near_optimal``)."""
         candidates, inst = self.candidates, self.inst
-        for k in np.flatnonzero(forced[candidates]).tolist():
+        for k in np.flatnonzero(fixing.forced[candidates]).tolist():
             self._linear([int(self.x[k])], [1], 1, 1)
         for j, members in enumerate(positions_by(self.mentee, inst.n_mentees)):
-            if must_match[j] or never_match[j]:
-                self._linear(
-                    self.x[members].tolist(),
-                    [1] * len(members),
-                    int(must_match[j]),
-                    int(must_match[j]),
-                )
+            if fixing.must_match[j] or fixing.never_match[j]:
+                target = int(fixing.must_match[j])
+                self._linear(self.x[members].tolist(), [1] * len(members), target, target)
         locked = inst.locked[candidates]
         for i, members in enumerate(self.mentor_pairs):
-            if full[i] or idle[i]:
-                new = members[~locked[members]]
-                target = int(capacity[i]) if full[i] else 0
-                self._linear(self.x[new].tolist(), [1] * len(new), target, target)
+            new = self.x[members[~locked[members]]].tolist()
+            lo, hi = int(fixing.lower[i]), int(fixing.capacity[i])
+            if fixing.full[i]:
+                lo = hi
+            elif fixing.idle[i]:
+                hi = lo
+            if lo > 0 or hi < len(new):
+                self._linear(new, [1] * len(new), lo, hi)
 
     # --- solutions -------------------------------------------------------------------------
     def complete(self, chosen: np.ndarray) -> np.ndarray:

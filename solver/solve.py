@@ -138,8 +138,7 @@ def _solve_on_face(
     for name in ("priority_matched", "matched"):
         model.fix(name, bounds[name], True)
         model.fix(name, bounds[name], False)
-    capacity = inst.most - np.bincount(inst.pairs.mentor[inst.locked], minlength=inst.n_mentors)
-    model.restrict(face, capacity)
+    model.restrict(face)
     remaining = deadline - time.perf_counter()
     say(
         f"level penalty: searching {len(candidates)} pairs of the optimal face (up to {remaining:.1f} s)"

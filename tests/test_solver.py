@@ -10,6 +10,7 @@ independently.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from helpers import (
 
 from datasets.generator import generate
 from matcher.checks import evaluate
-from matcher.data import ProblemData
+from matcher.data import PairRef, ProblemData
 from solver.result import Status
 from solver.solve import solve
 
@@ -385,3 +386,26 @@ def test_a_mentor_who_must_be_used_but_has_no_allowed_mentee() -> None:
     result = solve(prob, time_limit=10, seed=0)
     assert result.status is Status.INFEASIBLE
     assert "M2" in " ".join(result.conflicts)
+
+
+FALLBACK = "searching level by level"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_locking_pairs_of_an_optimum_changes_nothing(seed: int) -> None:
+    # Pairs of an optimal answer, locked, leave the same optimum on levels 1-3 and the same
+    # road to it: a lock must not push the solver off the relaxation's optimal face.
+    prob = generate(6, 30, seed=seed)
+    said: list[str] = []
+    first = solve(prob, time_limit=10, seed=0, progress=said.append)
+    locks = tuple(PairRef(p.mentor_id, p.mentee_id) for p in first.pairs[:3])
+    said_locked: list[str] = []
+    locked = solve(replace(prob, locks=locks), time_limit=10, seed=0, progress=said_locked.append)
+    assert_valid(replace(prob, locks=locks), locked)
+    assert {(p.mentor_id, p.mentee_id) for p in locked.pairs} >= {
+        (r.mentor_id, r.mentee_id) for r in locks
+    }
+    for name in ("priority_matched", "matched", "waiting_days", "quality"):
+        assert locked.level(name).value == first.level(name).value
+    assert (FALLBACK in " ".join(said_locked)) == (FALLBACK in " ".join(said))
+    assert locked.status is first.status
