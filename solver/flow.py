@@ -12,7 +12,8 @@ days and then quality (quality is scaled below one day of waiting, so it only br
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -31,14 +32,15 @@ class Relaxation:
     waiting_days: int
     quality: int
     chosen: np.ndarray  # indices of allowed pairs in one optimal relaxed matching
-    # Reduced costs under optimal potentials, in quality points (NaN where there is no arc:
-    # locked pairs, and pairs the network leaves out).
-    pair_reduced: np.ndarray  # per allowed pair
-    mentee_reduced: np.ndarray  # per mentee (its supply arc)
-    mentor_reduced: np.ndarray  # per mentor (its capacity arc)
     locked: np.ndarray  # bool per allowed pair
     lower: np.ndarray  # int per mentor: fewest new mentees (besides locks) the flow had to give
     capacity: np.ndarray  # int per mentor: most new mentees (besides locks) the flow could give
+    residual: _Residual = field(repr=False)
+
+    @cached_property
+    def reduced(self) -> Reduced:
+        """Reduced costs, computed on first use: only faces need them, not every flow."""
+        return self.residual.reduced()
 
     def near_optimal(self, delta: float) -> Fixing:
         """What every pair list within ``delta`` quality points of the bound must look like.
@@ -51,18 +53,53 @@ class Relaxation:
         """
         limit = delta + 0.5
         # Pairs with no arc and no lock can carry nothing (NaN compares False).
-        pair, locked = self.pair_reduced, self.locked
-        mentee = np.nan_to_num(self.mentee_reduced, nan=-np.inf)  # locked mentees: matched
+        pair, locked = self.reduced.pair, self.locked
+        mentee = np.nan_to_num(self.reduced.mentee, nan=-np.inf)  # locked mentees: matched
+        mentor = self.reduced.mentor
         return Fixing(
             allowed=locked | (pair < limit),
             forced=locked | (pair < -limit),
             must_match=mentee < -limit,
             never_match=mentee > limit,
-            full=self.mentor_reduced < -limit,
-            idle=self.mentor_reduced > limit,
+            full=mentor < -limit,
+            idle=mentor > limit,
             lower=self.lower,
             capacity=self.capacity,
         )
+
+
+@dataclass(frozen=True)
+class Reduced:
+    """Reduced costs under optimal potentials, in quality points; NaN where there is no arc
+    (locked pairs, and pairs the network leaves out)."""
+
+    pair: np.ndarray  # per allowed pair
+    mentee: np.ndarray  # per mentee (its supply arc)
+    mentor: np.ndarray  # per mentor (its capacity arc)
+
+
+@dataclass(frozen=True)
+class _Residual:
+    """What an optimal flow leaves to compute its reduced costs from."""
+
+    network: _Network
+    flows: np.ndarray
+    arcs: np.ndarray  # allowed-pair index of each pair arc
+    free: np.ndarray  # mentee index of each supply arc
+    n_pairs: int
+    n_mentees: int
+    n_nodes: int
+
+    def reduced(self) -> Reduced:
+        reduced = _reduced_costs(self.network, self.flows, self.n_nodes)
+        n_free, n_arcs = len(self.free), len(self.arcs)
+        pair = np.full(self.n_pairs, np.nan)
+        pair[self.arcs] = reduced[n_free : n_free + n_arcs]
+        mentee = np.full(self.n_mentees, np.nan)
+        # A supply arc's cost is in waiting days x quality_range: any non-zero reduced cost
+        # there is worth more than every quality point together.
+        mentee[self.free] = reduced[:n_free]
+        return Reduced(pair, mentee, reduced[n_free + n_arcs :])
 
 
 @dataclass(frozen=True)
@@ -195,15 +232,6 @@ def relax(
     flows = b.flows(np.arange(len(stage_b.tails)))
     pair_arcs = slice(n_free, n_free + len(arcs))
     chosen = np.sort(np.concatenate([locked, arcs[flows[pair_arcs] > 0]]))
-    reduced = _reduced_costs(stage_b, flows, n_mentees + n_mentors + 4)
-    pair_reduced = np.full(len(pairs), np.nan)
-    pair_reduced[arcs] = reduced[pair_arcs]
-    mentee_reduced = np.full(n_mentees, np.nan)
-    # A supply arc's cost is in waiting days x quality_range: any non-zero reduced cost there
-    # is worth more than every quality point together.
-    mentee_reduced[free] = reduced[:n_free]
-    mentor_reduced = reduced[n_free + len(arcs) :]
-
     matched = pairs.mentee[chosen]
     return Relaxation(
         priority_matched=int(inst.priority[matched].sum()),
@@ -211,12 +239,12 @@ def relax(
         waiting_days=int(inst.wait[matched].sum()),
         quality=int(inst.score[chosen].sum()),
         chosen=chosen,
-        pair_reduced=pair_reduced,
-        mentee_reduced=mentee_reduced,
-        mentor_reduced=mentor_reduced,
         locked=inst.locked,
         lower=lower,
         capacity=capacity,
+        residual=_Residual(
+            stage_b, flows, arcs, free, len(pairs), n_mentees, n_mentees + n_mentors + 4
+        ),
     )
 
 

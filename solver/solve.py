@@ -22,10 +22,11 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher.data import ProblemData
+from solver.branch import branch_and_bound
 from solver.diagnose import diagnose, explain_infeasible, unmatched_reasons
-from solver.flow import Fixing, Relaxation, relax, warm_start
+from solver.flow import Relaxation, relax, warm_start
 from solver.instance import Instance, build_instance
-from solver.model import MatchingModel
+from solver.model import LevelSolve, MatchingModel
 from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Level, Pair, Result, Status
 
 Progress = Callable[[str], None]
@@ -78,15 +79,21 @@ def solve(
         f"bound: {relaxation.matched} of {inst.n_mentees} mentees can be matched ({relaxation.priority_matched} priority)"
     )
 
-    face = relaxation.near_optimal(0)
-    say(f"optimal face of the relaxation: {int(face.allowed.sum())} of {len(inst.pairs)} pairs")
-
     deadline = started + time_limit
-    outcome = _solve_on_face(inst, relaxation, face, bounds, deadline, seed, workers, say)
+    outcome = _solve_on_face(inst, relaxation, bounds, deadline, seed, workers, say)
+    full = len(inst.pairs) <= full_model_pairs
+    candidates = np.arange(len(inst.pairs)) if full else _candidates(inst, relaxation.chosen)
     if outcome is None:
-        say("the bounds cannot all be met with mentors' minimums: searching level by level")
-        full = len(inst.pairs) <= full_model_pairs
-        candidates = np.arange(len(inst.pairs)) if full else _candidates(inst, relaxation.chosen)
+        say(
+            "the bounds cannot all be met with mentors' minimums: branching on which mentors are used"
+        )
+        outcome = _solve_by_branching(
+            inst, relaxation, bounds, candidates, full, deadline, seed, workers, say
+        )
+    if outcome is None:
+        say(
+            "no pair list keeps the bounds of levels 1-2 and waiting days: searching level by level"
+        )
         outcome = _solve_by_levels(
             inst, relaxation, bounds, candidates, full, deadline, seed, workers, say
         )
@@ -112,10 +119,47 @@ def solve(
 Outcome = tuple[np.ndarray, list[Level], int] | list[str]
 
 
+def _penalty_on_face(
+    inst: Instance,
+    node: Relaxation,
+    hint: np.ndarray,
+    deadline: float,
+    seed: int,
+    workers: int,
+    keeps_bands: bool = False,
+) -> tuple[np.ndarray, LevelSolve] | None:
+    """Minimise the penalty over the pair lists that are optimal for a flow ``node`` and keep
+    every mentor inside the band; None when there is none (or none found in time).
+
+    Counts are equalities; waiting days and quality are held by complementary slackness (the
+    same set of pair lists, without two knapsack-like equalities that would slow every proof).
+    ``hint`` (allowed-pair indices on the face) need not keep the band; when it does
+    (``keeps_bands``), it is the answer if the search finds nothing better in time.
+    """
+    face = node.near_optimal(0)
+    candidates = np.flatnonzero(face.allowed)
+    model = MatchingModel(inst, candidates)
+    for name in ("priority_matched", "matched"):
+        value = getattr(node, name)
+        model.fix(name, value, True)
+        model.fix(name, value, False)
+    model.restrict(face)
+    start = model.complete(np.searchsorted(candidates, hint))
+    result = model.optimise("penalty", False, start, deadline - time.perf_counter(), seed, workers)
+    if result.values is None and keeps_bands:
+        # No time to improve: the hint itself is the answer, its penalty unproven.
+        result = LevelSolve(cp_model.UNKNOWN, model.levels["penalty"].value(start), 0, start)
+    if result.values is None:
+        return None
+    for name in ("waiting_days", "quality"):
+        if model.levels[name].value(result.values) != getattr(node, name):
+            raise AssertionError(f"face solution misses the {name} bound: slackness broken")
+    return candidates[model.chosen(result.values)], result
+
+
 def _solve_on_face(
     inst: Instance,
     relaxation: Relaxation,
-    face: Fixing,
     bounds: dict[str, int],
     deadline: float,
     seed: int,
@@ -128,35 +172,99 @@ def _solve_on_face(
     are proven optimal and the penalty level is optimised over all of their optima. None when
     the bounds cannot all be met (mentors' minimums bite) or no answer came in time.
     """
-    candidates = np.flatnonzero(face.allowed)
-    start = warm_start(
-        _restricted(inst, candidates), np.searchsorted(candidates, relaxation.chosen)
+    face = relaxation.near_optimal(0).allowed
+    say(f"optimal face of the relaxation: {int(face.sum())} of {len(inst.pairs)} pairs")
+    hint = warm_start(
+        _restricted(inst, np.flatnonzero(face)),
+        np.searchsorted(np.flatnonzero(face), relaxation.chosen),
     )
-    model = MatchingModel(inst, candidates)
-    # Counts as equalities, waiting days and quality through complementary slackness: the same
-    # set of pair lists, without two knapsack-like equalities that would slow every proof.
-    for name in ("priority_matched", "matched"):
-        model.fix(name, bounds[name], True)
-        model.fix(name, bounds[name], False)
-    model.restrict(face)
-    remaining = deadline - time.perf_counter()
-    say(
-        f"level penalty: searching {len(candidates)} pairs of the optimal face (up to {remaining:.1f} s)"
-    )
-    result = model.optimise("penalty", False, model.complete(start), remaining, seed, workers)
-    if result.values is None:
+    found = _penalty_on_face(inst, relaxation, np.flatnonzero(face)[hint], deadline, seed, workers)
+    if found is None:
         return None
-    for name, bound in bounds.items():
-        if model.levels[name].value(result.values) != bound:
-            raise AssertionError(
-                f"face solution misses the {name} bound: complementary slackness broken"
-            )
+    chosen, result = found
     levels = [Level(name, bound, bound, True) for name, bound in bounds.items()]
     proven = result.status == cp_model.OPTIMAL
     value = int(result.value or 0)
-    levels.append(Level("penalty", value, value if proven else int(result.bound or value), proven))
+    levels.append(Level("penalty", value, value if proven else int(result.bound or 0), proven))
     say(f"level penalty: {value} ({'proven' if proven else f'bound {result.bound}'})")
-    return candidates[model.chosen(result.values)], levels, len(candidates)
+    return chosen, levels, int(face.sum())
+
+
+def _solve_by_branching(
+    inst: Instance,
+    relaxation: Relaxation,
+    bounds: dict[str, int],
+    candidates: np.ndarray,
+    full: bool,
+    deadline: float,
+    seed: int,
+    workers: int,
+    say: Progress,
+) -> Outcome | None:
+    """Branch on which mentors are used (see ``solver.branch``), then minimise the penalty
+    over the optimal faces of the best leaves. None when no pair list keeps the relaxation's
+    levels 1-2 and waiting days."""
+    sub = _restricted(inst, candidates)
+    root = relaxation if full else relax(sub)
+    if (root.priority_matched, root.matched, root.waiting_days) != (
+        bounds["priority_matched"],
+        bounds["matched"],
+        bounds["waiting_days"],
+    ):
+        return None
+    remaining = deadline - time.perf_counter()
+    search = branch_and_bound(sub, root, time.perf_counter() + 0.7 * remaining)
+    if search.value is None:
+        return None
+    # Proven over all allowed pairs only when the search saw them all, or met the global bound.
+    quality_proven = search.value_proven and (full or search.value == bounds["quality"])
+    say(
+        f"level quality: {search.value} after {search.nodes} nodes "
+        f"({'proven' if quality_proven else 'bound ' + str(bounds['quality'])})"
+    )
+    best: tuple[np.ndarray, int] | None = None
+    penalty_proven = quality_proven and search.leaves_complete
+    lowest_bound: int | None = None
+    for k, leaf in enumerate(search.leaves):
+        share = (deadline - time.perf_counter()) / (len(search.leaves) - k)
+        # A leaf's own flow keeps every band, so there is always an answer.
+        found = _penalty_on_face(
+            sub, leaf, leaf.chosen, time.perf_counter() + share, seed, workers, keeps_bands=True
+        )
+        assert found is not None
+        chosen, result = found
+        value = int(result.value or 0)
+        penalty_proven = penalty_proven and result.status == cp_model.OPTIMAL
+        leaf_bound = value if result.status == cp_model.OPTIMAL else int(result.bound or 0)
+        lowest_bound = leaf_bound if lowest_bound is None else min(lowest_bound, leaf_bound)
+        if best is None or value < best[1]:
+            best = (candidates[chosen], value)
+    assert best is not None
+    chosen, penalty = best
+    levels = [
+        Level(name, bounds[name], bounds[name], True)
+        for name in ("priority_matched", "matched", "waiting_days")
+    ]
+    levels.append(
+        Level(
+            "quality",
+            search.value,
+            search.value if quality_proven else bounds["quality"],
+            quality_proven,
+        )
+    )
+    # The leaves' own bounds hold for every optimum only when all the leaves were found.
+    if penalty_proven:
+        penalty_bound = penalty
+    elif quality_proven and search.leaves_complete and lowest_bound is not None:
+        penalty_bound = lowest_bound
+    else:
+        penalty_bound = 0  # every part of the penalty is >= 0
+    levels.append(Level("penalty", penalty, penalty_bound, penalty_proven))
+    say(
+        f"level penalty: {penalty} over {len(search.leaves)} optimal leaves ({'proven' if penalty_proven else 'not proven'})"
+    )
+    return chosen, levels, len(candidates)
 
 
 def _solve_by_levels(

@@ -409,3 +409,28 @@ def test_locking_pairs_of_an_optimum_changes_nothing(seed: int) -> None:
         assert locked.level(name).value == first.level(name).value
     assert (FALLBACK in " ".join(said_locked)) == (FALLBACK in " ".join(said))
     assert locked.status is first.status
+
+
+BRANCHING = "branching on which mentors are used"
+
+
+@pytest.mark.parametrize(
+    ("n_mentors", "n_mentees", "seed", "least", "unused", "supply"),
+    [(8, 24, 10, 4, True, 3.0), (8, 38, 4, 5, False, 1.2), (8, 23, 24, 5, False, 1.2)],
+)
+def test_branching_on_mentors_proves_the_quality_the_reference_finds(
+    n_mentors: int, n_mentees: int, seed: int, least: int, unused: bool, supply: float
+) -> None:
+    # In these rounds the minimums make the flow's quality bound unreachable, so the solver
+    # branches on which mentors are used; its proven quality must be the SCIP model's.
+    st = settings(capacity={"min": least, "allow_unused_mentors": unused})
+    prob = generate(n_mentors, n_mentees, seed=seed, settings=st, supply_ratio=supply)
+    said: list[str] = []
+    result = solve(prob, time_limit=10, seed=0, progress=said.append)
+    assert_valid(prob, result)
+    assert any(BRANCHING in line for line in said)
+    expected = reference_levels(prob)
+    assert expected is not None
+    quality = result.level("quality")
+    assert quality.proven
+    assert quality.value == quality.bound == expected["quality"]

@@ -1,0 +1,120 @@
+"""Branch and bound over which mentors are used, for rounds where mentors' minimums bite.
+
+The flow relaxation lets a mentor take fewer new mentees than their minimum. Each node of the
+search fixes some mentors *open* (at least their minimum) and some *closed* (no new mentee);
+its flow, with those lower bounds and with the counts of levels 1-2 fixed, bounds every pair
+list below it on waiting days and quality. A node whose flow keeps every mentor inside the band
+is a *leaf*: its flow is the best pair list in it. Otherwise it branches on an under-filled
+mentor: closed, or open.
+
+A first dive, always into the better child, finds a leaf early; then best-first order
+makes the first leaf that reaches the best open bound optimal. Nodes whose
+bound equals the optimum are still expanded, so that every optimal pair list lies on the
+optimal face of some collected leaf: the penalty level is then optimised over those faces.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from solver.flow import FlowInfeasible, Relaxation, relax
+from solver.instance import Instance
+
+
+@dataclass(frozen=True)
+class Search:
+    value: int | None  # best quality with levels 1-2 and waiting days at their bounds
+    chosen: np.ndarray | None  # its pairs
+    value_proven: bool  # no pair list can do better
+    leaves: tuple[Relaxation, ...]  # leaves whose flow reaches `value`
+    leaves_complete: bool  # every optimal pair list lies on one of their faces
+    exhausted: bool  # every node was explored or pruned (else the time ran out)
+    nodes: int
+
+
+def branch_and_bound(inst: Instance, root: Relaxation, deadline: float) -> Search:
+    """Best quality under mentors' minimums, keeping the relaxation's levels 1-2 and waiting days."""
+    locked_mentees = inst.pairs.mentee[inst.locked]
+    counts = (
+        root.priority_matched - int(inst.priority[locked_mentees].sum()),
+        root.matched - len(locked_mentees),
+    )
+    locks_per_mentor = np.bincount(inst.pairs.mentor[inst.locked], minlength=inst.n_mentors)
+    minimum = np.maximum(inst.least - locks_per_mentor, 0)
+
+    def evaluate(opened: np.ndarray, closed: np.ndarray) -> Relaxation | None:
+        try:
+            node = relax(inst, ~closed, np.where(opened, minimum, 0), counts)
+        except FlowInfeasible:
+            return None
+        return node if node.waiting_days == root.waiting_days else None
+
+    def under_filled(node: Relaxation) -> np.ndarray:
+        load = np.bincount(inst.pairs.mentor[node.chosen], minlength=inst.n_mentors)
+        return ((load > 0) | inst.must_use) & (load < inst.least)
+
+    order = itertools.count()
+    Entry = tuple[int, int, np.ndarray, np.ndarray, Relaxation]
+
+    def entry(opened: np.ndarray, closed: np.ndarray) -> Entry | None:
+        node = evaluate(opened, closed)
+        return None if node is None else (-node.quality, next(order), opened, closed, node)
+
+    heap: list[Entry] = []
+    # Dive first (always into the better child) for an early leaf to prune with; best-first after.
+    diving = entry(inst.must_use.copy(), np.zeros(inst.n_mentors, dtype=bool))
+    best: Relaxation | None = None
+    leaves: list[Relaxation] = []
+    nodes = 0
+    while time.perf_counter() < deadline:
+        if diving is not None:
+            current, diving = diving, None
+        elif heap and (best is None or -heap[0][0] >= best.quality):
+            current = heapq.heappop(heap)
+        else:
+            heap.clear()  # nothing left, or nothing that can reach the best leaf
+            break
+        _, _, opened, closed, node = current
+        nodes += 1
+        under = under_filled(node)
+        if not under.any():
+            if best is None or node.quality > best.quality:
+                best, leaves = node, []
+            if node.quality == best.quality:
+                leaves.append(node)
+            continue
+        # The mentor furthest below their minimum: both branches move the bound most.
+        load = np.bincount(inst.pairs.mentor[node.chosen], minlength=inst.n_mentors)
+        deficit = np.where(under & ~opened, inst.least - load, -1)
+        i = int(np.argmax(deficit))
+        if deficit[i] < 0:
+            raise AssertionError("an open mentor below its minimum: the flow ignored a lower bound")
+        closing, opening = closed.copy(), opened.copy()
+        closing[i], opening[i] = True, True
+        children = [
+            c
+            for c in (entry(opening, closed), None if inst.must_use[i] else entry(opened, closing))
+            if c
+        ]
+        if best is None and children:
+            diving = min(children)
+            children.remove(diving)
+        for child in children:
+            heapq.heappush(heap, child)
+
+    exhausted = diving is None and not heap
+    value_proven = best is not None and (not heap or -heap[0][0] <= best.quality)
+    return Search(
+        value=None if best is None else best.quality,
+        chosen=None if best is None else best.chosen,
+        value_proven=value_proven,
+        leaves=tuple(leaves),
+        leaves_complete=exhausted and best is not None,
+        exhausted=exhausted,
+        nodes=nodes,
+    )
