@@ -7,10 +7,8 @@ list below it on waiting days and quality. A node whose flow keeps every mentor 
 is a *leaf*: its flow is the best pair list in it. Otherwise it branches on an under-filled
 mentor: closed, or open.
 
-A first dive, always into the better child, finds a leaf early; then best-first order
-makes the first leaf that reaches the best open bound optimal. Nodes whose
-bound equals the optimum are still expanded, so that every optimal pair list lies on the
-optimal face of some collected leaf: the penalty level is then optimised over those faces.
+A first dive, always into the better child, finds a leaf early; then best-first order stops as
+soon as no open node can beat the best leaf.
 """
 
 from __future__ import annotations
@@ -28,11 +26,8 @@ from solver.instance import Instance
 
 @dataclass(frozen=True)
 class Search:
-    value: int | None  # best quality with levels 1-2 and waiting days at their bounds
-    chosen: np.ndarray | None  # its pairs
-    value_proven: bool  # no pair list can do better
-    leaves: tuple[Relaxation, ...]  # leaves whose flow reaches `value`
-    leaves_complete: bool  # every optimal pair list lies on one of their faces
+    best: Relaxation | None  # the best leaf: levels 1-2 and waiting days at their bounds
+    proven: bool  # no pair list inside every band has a better quality
     exhausted: bool  # every node was explored or pruned (else the time ran out)
     nodes: int
 
@@ -69,12 +64,11 @@ def branch_and_bound(inst: Instance, root: Relaxation, deadline: float) -> Searc
     # Dive first (always into the better child) for an early leaf to prune with; best-first after.
     diving = entry(inst.must_use.copy(), np.zeros(inst.n_mentors, dtype=bool))
     best: Relaxation | None = None
-    leaves: list[Relaxation] = []
     nodes = 0
     while time.perf_counter() < deadline:
         if diving is not None:
             current, diving = diving, None
-        elif heap and (best is None or -heap[0][0] >= best.quality):
+        elif heap and (best is None or -heap[0][0] > best.quality):
             current = heapq.heappop(heap)
         else:
             heap.clear()  # nothing left, or nothing that can reach the best leaf
@@ -84,9 +78,7 @@ def branch_and_bound(inst: Instance, root: Relaxation, deadline: float) -> Searc
         under = under_filled(node)
         if not under.any():
             if best is None or node.quality > best.quality:
-                best, leaves = node, []
-            if node.quality == best.quality:
-                leaves.append(node)
+                best = node
             continue
         # The mentor furthest below their minimum: both branches move the bound most.
         load = np.bincount(inst.pairs.mentor[node.chosen], minlength=inst.n_mentors)
@@ -108,13 +100,9 @@ def branch_and_bound(inst: Instance, root: Relaxation, deadline: float) -> Searc
             heapq.heappush(heap, child)
 
     exhausted = diving is None and not heap
-    value_proven = best is not None and (not heap or -heap[0][0] <= best.quality)
     return Search(
-        value=None if best is None else best.quality,
-        chosen=None if best is None else best.chosen,
-        value_proven=value_proven,
-        leaves=tuple(leaves),
-        leaves_complete=exhausted and best is not None,
+        best=best,
+        proven=best is not None and (not heap or -heap[0][0] <= best.quality),
         exhausted=exhausted,
         nodes=nodes,
     )

@@ -250,6 +250,9 @@ class MatchingModel:
         # Small models single-threaded: deterministic for the same input and seed.
         solver.parameters.num_workers = 1 if self._n_vars < 20_000 else workers
         solver.parameters.random_seed = seed
+        # Cuts on the enforced band and excess constraints: without them the LP bound of the
+        # penalty stays far below its optimum and proofs do not finish.
+        solver.parameters.linearization_level = 2
         callback = _StopAtBound(expr, known_bound, maximize) if known_bound is not None else None
         status = solver.solve(self.model, callback)
         if callback is not None and callback.reached and status == cp_model.FEASIBLE:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -24,9 +24,9 @@ from ortools.sat.python import cp_model
 from matcher.data import ProblemData
 from solver.branch import branch_and_bound
 from solver.diagnose import diagnose, explain_infeasible, unmatched_reasons
-from solver.flow import Relaxation, relax, warm_start
+from solver.flow import Fixing, Relaxation, relax, warm_start
 from solver.instance import Instance, build_instance
-from solver.model import LevelSolve, MatchingModel
+from solver.model import MatchingModel
 from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Level, Pair, Result, Status
 
 Progress = Callable[[str], None]
@@ -119,42 +119,61 @@ def solve(
 Outcome = tuple[np.ndarray, list[Level], int] | list[str]
 
 
-def _penalty_on_face(
+@dataclass(frozen=True)
+class PenaltyAnswer:
+    chosen: np.ndarray | None  # allowed-pair indices; None when nothing was found
+    value: int | None
+    bound: int  # no pair list of the set searched has a smaller penalty
+    proven: bool
+
+
+def _penalty_within(
     inst: Instance,
-    node: Relaxation,
+    fixing: Fixing,
+    targets: dict[str, int],
     hint: np.ndarray,
     deadline: float,
     seed: int,
     workers: int,
+    hold: bool,
     keeps_bands: bool = False,
-) -> tuple[np.ndarray, LevelSolve] | None:
-    """Minimise the penalty over the pair lists that are optimal for a flow ``node`` and keep
-    every mentor inside the band; None when there is none (or none found in time).
+) -> PenaltyAnswer:
+    """Minimise the penalty over the pair lists that keep every band, reach ``targets`` (values
+    of levels 1-3) and respect ``fixing`` (see ``flow.Relaxation.near_optimal``).
 
-    Counts are equalities; waiting days and quality are held by complementary slackness (the
-    same set of pair lists, without two knapsack-like equalities that would slow every proof).
-    ``hint`` (allowed-pair indices on the face) need not keep the band; when it does
-    (``keeps_bands``), it is the answer if the search finds nothing better in time.
+    Counts are always equalities. On an optimal face (``hold`` False) waiting days and quality
+    follow from complementary slackness, which spares two knapsack-like constraints that slow
+    every proof; with a positive gap (``hold`` True) they are added as lower bounds. ``hint``
+    (allowed-pair indices) need not keep the bands; when it does (``keeps_bands``), it is the
+    answer if the search finds nothing better in time.
     """
-    face = node.near_optimal(0)
-    candidates = np.flatnonzero(face.allowed)
+    candidates = np.flatnonzero(fixing.allowed)
     model = MatchingModel(inst, candidates)
     for name in ("priority_matched", "matched"):
-        value = getattr(node, name)
-        model.fix(name, value, True)
-        model.fix(name, value, False)
-    model.restrict(face)
+        model.fix(name, targets[name], True)
+        model.fix(name, targets[name], False)
+    if hold:
+        for name in ("waiting_days", "quality"):
+            model.fix(name, targets[name], True)
+    model.restrict(fixing)
     start = model.complete(np.searchsorted(candidates, hint))
     result = model.optimise("penalty", False, start, deadline - time.perf_counter(), seed, workers)
-    if result.values is None and keeps_bands:
-        # No time to improve: the hint itself is the answer, its penalty unproven.
-        result = LevelSolve(cp_model.UNKNOWN, model.levels["penalty"].value(start), 0, start)
     if result.values is None:
-        return None
-    for name in ("waiting_days", "quality"):
-        if model.levels[name].value(result.values) != getattr(node, name):
-            raise AssertionError(f"face solution misses the {name} bound: slackness broken")
-    return candidates[model.chosen(result.values)], result
+        if keeps_bands:
+            # No time to improve: the hint itself is the answer, its penalty unproven.
+            return PenaltyAnswer(hint, model.levels["penalty"].value(start), 0, False)
+        return PenaltyAnswer(None, None, 0, False)
+    for name, target in targets.items():
+        if model.levels[name].value(result.values) != target:
+            raise AssertionError(f"penalty search left the {name} level at another value")
+    proven = result.status == cp_model.OPTIMAL
+    value = int(result.value or 0)
+    return PenaltyAnswer(
+        candidates[model.chosen(result.values)],
+        value,
+        value if proven else int(result.bound or 0),
+        proven,
+    )
 
 
 def _solve_on_face(
@@ -172,22 +191,17 @@ def _solve_on_face(
     are proven optimal and the penalty level is optimised over all of their optima. None when
     the bounds cannot all be met (mentors' minimums bite) or no answer came in time.
     """
-    face = relaxation.near_optimal(0).allowed
-    say(f"optimal face of the relaxation: {int(face.sum())} of {len(inst.pairs)} pairs")
-    hint = warm_start(
-        _restricted(inst, np.flatnonzero(face)),
-        np.searchsorted(np.flatnonzero(face), relaxation.chosen),
-    )
-    found = _penalty_on_face(inst, relaxation, np.flatnonzero(face)[hint], deadline, seed, workers)
-    if found is None:
+    face = relaxation.near_optimal(0)
+    on_face = np.flatnonzero(face.allowed)
+    say(f"optimal face of the relaxation: {len(on_face)} of {len(inst.pairs)} pairs")
+    hint = warm_start(_restricted(inst, on_face), np.searchsorted(on_face, relaxation.chosen))
+    answer = _penalty_within(inst, face, bounds, on_face[hint], deadline, seed, workers, hold=False)
+    if answer.chosen is None or answer.value is None:
         return None
-    chosen, result = found
     levels = [Level(name, bound, bound, True) for name, bound in bounds.items()]
-    proven = result.status == cp_model.OPTIMAL
-    value = int(result.value or 0)
-    levels.append(Level("penalty", value, value if proven else int(result.bound or 0), proven))
-    say(f"level penalty: {value} ({'proven' if proven else f'bound {result.bound}'})")
-    return chosen, levels, int(face.sum())
+    levels.append(Level("penalty", answer.value, answer.bound, answer.proven))
+    say(f"level penalty: {answer.value} ({'proven' if answer.proven else f'bound {answer.bound}'})")
+    return answer.chosen, levels, len(on_face)
 
 
 def _solve_by_branching(
@@ -201,70 +215,76 @@ def _solve_by_branching(
     workers: int,
     say: Progress,
 ) -> Outcome | None:
-    """Branch on which mentors are used (see ``solver.branch``), then minimise the penalty
-    over the optimal faces of the best leaves. None when no pair list keeps the relaxation's
-    levels 1-2 and waiting days."""
+    """Branch on which mentors are used (see ``solver.branch``) for the best quality, then
+    minimise the penalty over every pair list that reaches it. None when no pair list keeps the
+    relaxation's levels 1-2 and waiting days (or none was found in time)."""
     sub = _restricted(inst, candidates)
     root = relaxation if full else relax(sub)
-    if (root.priority_matched, root.matched, root.waiting_days) != (
-        bounds["priority_matched"],
-        bounds["matched"],
-        bounds["waiting_days"],
+    if any(
+        getattr(root, name) != bounds[name]
+        for name in ("priority_matched", "matched", "waiting_days")
     ):
         return None
     remaining = deadline - time.perf_counter()
     search = branch_and_bound(sub, root, time.perf_counter() + 0.7 * remaining)
-    if search.value is None:
+    leaf = search.best
+    if leaf is None:
+        say(
+            "no pair list keeps the bounds of levels 1-2 and waiting days"
+            if search.exhausted
+            else f"no pair list inside every band found by branching in time ({search.nodes} nodes)"
+        )
         return None
     # Proven over all allowed pairs only when the search saw them all, or met the global bound.
-    quality_proven = search.value_proven and (full or search.value == bounds["quality"])
+    proven = search.proven and (full or leaf.quality == bounds["quality"])
     say(
-        f"level quality: {search.value} after {search.nodes} nodes "
-        f"({'proven' if quality_proven else 'bound ' + str(bounds['quality'])})"
+        f"level quality: {leaf.quality} after {search.nodes} nodes "
+        f"({'proven' if proven else 'bound ' + str(bounds['quality'])})"
     )
-    best: tuple[np.ndarray, int] | None = None
-    penalty_proven = quality_proven and search.leaves_complete
-    lowest_bound: int | None = None
-    for k, leaf in enumerate(search.leaves):
-        share = (deadline - time.perf_counter()) / (len(search.leaves) - k)
-        # A leaf's own flow keeps every band, so there is always an answer.
-        found = _penalty_on_face(
-            sub, leaf, leaf.chosen, time.perf_counter() + share, seed, workers, keeps_bands=True
+    targets = {**bounds, "quality": leaf.quality}
+    hint = candidates[leaf.chosen]
+    # Every pair list of this quality loses at most `gap` points against the relaxation, so the
+    # reduced costs of the relaxation over all pairs confine them (see `near_optimal`).
+    near = relaxation.near_optimal(bounds["quality"] - leaf.quality)
+    if proven and near.allowed.sum() <= FULL_MODEL_PAIRS:
+        answer = _penalty_within(
+            inst, near, targets, hint, deadline, seed, workers, hold=True, keeps_bands=True
         )
-        assert found is not None
-        chosen, result = found
-        value = int(result.value or 0)
-        penalty_proven = penalty_proven and result.status == cp_model.OPTIMAL
-        leaf_bound = value if result.status == cp_model.OPTIMAL else int(result.bound or 0)
-        lowest_bound = leaf_bound if lowest_bound is None else min(lowest_bound, leaf_bound)
-        if best is None or value < best[1]:
-            best = (candidates[chosen], value)
-    assert best is not None
-    chosen, penalty = best
+        searched = int(near.allowed.sum())
+    else:
+        # Quality not proven: no set holds every pair list of the final quality; the penalty
+        # is minimised over the best leaf's own optima.
+        answer = _penalty_within(
+            sub,
+            leaf.near_optimal(0),
+            targets,
+            leaf.chosen,
+            deadline,
+            seed,
+            workers,
+            hold=False,
+            keeps_bands=True,
+        )
+        answer = replace(
+            answer,
+            chosen=None if answer.chosen is None else candidates[answer.chosen],
+            proven=False,
+            bound=0,
+        )
+        searched = int(leaf.near_optimal(0).allowed.sum())
+    assert answer.chosen is not None and answer.value is not None
     levels = [
         Level(name, bounds[name], bounds[name], True)
         for name in ("priority_matched", "matched", "waiting_days")
     ]
     levels.append(
-        Level(
-            "quality",
-            search.value,
-            search.value if quality_proven else bounds["quality"],
-            quality_proven,
-        )
+        Level("quality", leaf.quality, leaf.quality if proven else bounds["quality"], proven)
     )
-    # The leaves' own bounds hold for every optimum only when all the leaves were found.
-    if penalty_proven:
-        penalty_bound = penalty
-    elif quality_proven and search.leaves_complete and lowest_bound is not None:
-        penalty_bound = lowest_bound
-    else:
-        penalty_bound = 0  # every part of the penalty is >= 0
-    levels.append(Level("penalty", penalty, penalty_bound, penalty_proven))
+    levels.append(Level("penalty", answer.value, answer.bound, answer.proven))
     say(
-        f"level penalty: {penalty} over {len(search.leaves)} optimal leaves ({'proven' if penalty_proven else 'not proven'})"
+        f"level penalty: {answer.value} over {searched} pairs ({'proven' if answer.proven else 'not proven'})"
     )
-    return chosen, levels, len(candidates)
+    return answer.chosen, levels, searched
 
 
 def _solve_by_levels(
