@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -43,6 +43,28 @@ class Instance:
             return np.full(len(wanted), -1, dtype=np.int64)
         pos = np.searchsorted(keys, wanted).clip(max=len(keys) - 1)
         return np.where(keys[pos] == wanted, pos, -1)
+
+    def restricted(self, candidates: np.ndarray) -> Instance:
+        """The same instance with only the candidate pairs allowed; pair indices become
+        positions in ``candidates``."""
+        if len(candidates) == len(self.pairs):
+            return self
+        pairs = self.pairs
+        sub = replace(
+            pairs,
+            mentor=pairs.mentor[candidates],
+            mentee=pairs.mentee[candidates],
+            shared_slots=pairs.shared_slots[candidates],
+            shared_modes=pairs.shared_modes[candidates],
+            distance_km=pairs.distance_km[candidates],
+        )
+        return replace(
+            self,
+            pairs=sub,
+            score=self.score[candidates],
+            locked=self.locked[candidates],
+            previous=self.previous[candidates],
+        )
 
 
 def waiting_days(problem: ProblemData) -> np.ndarray:

@@ -1,0 +1,277 @@
+"""How a round is searched, once the flow relaxation is known (see ``solver.solve``).
+
+Three strategies, tried in order: the relaxation's optimal face (its bounds met exactly),
+branching on which mentors are used (mentors' minimums bite), and CP-SAT level by level (the
+counts of levels 1-2 themselves fall short). Each returns the pairs and the levels, a list of
+conflicts when the rules cannot all hold, or None to hand over to the next.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from solver.branch import branch_and_bound
+from solver.diagnose import explain_infeasible
+from solver.flow import Fixing, Relaxation, relax, warm_start
+from solver.instance import Instance
+from solver.model import MatchingModel
+from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Level
+
+Progress = Callable[[str], None]
+
+# Up to this many allowed pairs, every allowed pair is a variable and CP-SAT's proofs are global.
+FULL_MODEL_PAIRS = 400_000
+CANDIDATES_PER_MENTEE = 12
+CANDIDATES_PER_MENTOR = 24
+
+
+@dataclass(frozen=True)
+class Round:
+    """What every strategy works from."""
+
+    inst: Instance
+    relaxation: Relaxation
+    bounds: dict[str, int]  # the relaxation's values of levels 1-3
+    candidates: np.ndarray  # allowed pairs the branching and level search may use
+    full: bool  # the candidates are every allowed pair
+    deadline: float
+    seed: int
+    workers: int
+    say: Progress
+
+
+Outcome = tuple[np.ndarray, list[Level], int] | list[str]
+
+
+@dataclass(frozen=True)
+class PenaltyAnswer:
+    chosen: np.ndarray | None  # allowed-pair indices; None when nothing was found
+    value: int | None
+    bound: int  # no pair list of the set searched has a smaller penalty
+    proven: bool
+
+
+def _penalty_within(
+    inst: Instance,
+    fixing: Fixing,
+    targets: dict[str, int],
+    hint: np.ndarray,
+    deadline: float,
+    seed: int,
+    workers: int,
+    hold: bool,
+    keeps_bands: bool = False,
+) -> PenaltyAnswer:
+    """Minimise the penalty over the pair lists that keep every band, reach ``targets`` (values
+    of levels 1-3) and respect ``fixing`` (see ``flow.Relaxation.near_optimal``).
+
+    Counts are always equalities. On an optimal face (``hold`` False) waiting days and quality
+    follow from complementary slackness, which spares two knapsack-like constraints that slow
+    every proof; with a positive gap (``hold`` True) they are added as lower bounds. ``hint``
+    (allowed-pair indices) need not keep the bands; when it does (``keeps_bands``), it is the
+    answer if the search finds nothing better in time.
+    """
+    candidates = np.flatnonzero(fixing.allowed)
+    model = MatchingModel(inst, candidates)
+    for name in ("priority_matched", "matched"):
+        model.fix(name, targets[name], True)
+        model.fix(name, targets[name], False)
+    if hold:
+        for name in ("waiting_days", "quality"):
+            model.fix(name, targets[name], True)
+    model.restrict(fixing)
+    start = model.complete(np.searchsorted(candidates, hint))
+    result = model.optimise("penalty", False, start, deadline - time.perf_counter(), seed, workers)
+    if result.values is None:
+        if keeps_bands:
+            # No time to improve: the hint itself is the answer, its penalty unproven.
+            return PenaltyAnswer(hint, model.levels["penalty"].value(start), 0, False)
+        return PenaltyAnswer(None, None, 0, False)
+    for name, target in targets.items():
+        if model.levels[name].value(result.values) != target:
+            raise AssertionError(f"penalty search left the {name} level at another value")
+    proven = result.status == cp_model.OPTIMAL
+    value = int(result.value or 0)
+    return PenaltyAnswer(
+        candidates[model.chosen(result.values)],
+        value,
+        value if proven else int(result.bound or 0),
+        proven,
+    )
+
+
+def solve_on_face(r: Round) -> Outcome | None:
+    """Meet every bound of levels 1-3 using only pairs of the relaxation's optimal face.
+
+    Every pair list that meets the bounds lies on that face, so when this succeeds levels 1-3
+    are proven optimal and the penalty level is optimised over all of their optima. None when
+    the bounds cannot all be met (mentors' minimums bite) or no answer came in time.
+    """
+    inst, relaxation, bounds, say = r.inst, r.relaxation, r.bounds, r.say
+    face = relaxation.near_optimal(0)
+    on_face = np.flatnonzero(face.allowed)
+    say(f"optimal face of the relaxation: {len(on_face)} of {len(inst.pairs)} pairs")
+    hint = warm_start(inst.restricted(on_face), np.searchsorted(on_face, relaxation.chosen))
+    answer = _penalty_within(
+        inst, face, bounds, on_face[hint], r.deadline, r.seed, r.workers, hold=False
+    )
+    if answer.chosen is None or answer.value is None:
+        return None
+    levels = [Level(name, bound, bound, True) for name, bound in bounds.items()]
+    levels.append(Level("penalty", answer.value, answer.bound, answer.proven))
+    say(f"level penalty: {answer.value} ({'proven' if answer.proven else f'bound {answer.bound}'})")
+    return answer.chosen, levels, len(on_face)
+
+
+def solve_by_branching(r: Round) -> Outcome | None:
+    """Branch on which mentors are used (see ``solver.branch``) for the best quality, then
+    minimise the penalty over every pair list that reaches it. None when no pair list keeps the
+    relaxation's levels 1-2 and waiting days (or none was found in time)."""
+    inst, relaxation, bounds, candidates, say = r.inst, r.relaxation, r.bounds, r.candidates, r.say
+    sub = inst.restricted(candidates)
+    root = relaxation if r.full else relax(sub)
+    if any(
+        getattr(root, name) != bounds[name]
+        for name in ("priority_matched", "matched", "waiting_days")
+    ):
+        return None
+    remaining = r.deadline - time.perf_counter()
+    search = branch_and_bound(sub, root, time.perf_counter() + 0.7 * remaining)
+    leaf = search.best
+    if leaf is None:
+        say(
+            "no pair list keeps the bounds of levels 1-2 and waiting days"
+            if search.exhausted
+            else f"no pair list inside every band found by branching in time ({search.nodes} nodes)"
+        )
+        return None
+    # Proven over all allowed pairs only when the search saw them all, or met the global bound.
+    proven = search.proven and (r.full or leaf.quality == bounds["quality"])
+    say(
+        f"level quality: {leaf.quality} after {search.nodes} nodes "
+        f"({'proven' if proven else 'bound ' + str(bounds['quality'])})"
+    )
+    targets = {**bounds, "quality": leaf.quality}
+    hint = candidates[leaf.chosen]
+    # Every pair list of this quality loses at most `gap` points against the relaxation, so the
+    # reduced costs of the relaxation over all pairs confine them (see `near_optimal`).
+    near = relaxation.near_optimal(bounds["quality"] - leaf.quality)
+    if proven and near.allowed.sum() <= FULL_MODEL_PAIRS:
+        answer = _penalty_within(
+            inst, near, targets, hint, r.deadline, r.seed, r.workers, hold=True, keeps_bands=True
+        )
+        searched = int(near.allowed.sum())
+    else:
+        # Quality not proven: no set holds every pair list of the final quality; the penalty
+        # is minimised over the best leaf's own optima.
+        answer = _penalty_within(
+            sub,
+            leaf.near_optimal(0),
+            targets,
+            leaf.chosen,
+            r.deadline,
+            r.seed,
+            r.workers,
+            hold=False,
+            keeps_bands=True,
+        )
+        answer = replace(
+            answer,
+            chosen=None if answer.chosen is None else candidates[answer.chosen],
+            proven=False,
+            bound=0,
+        )
+        searched = int(leaf.near_optimal(0).allowed.sum())
+    assert answer.chosen is not None and answer.value is not None
+    levels = [
+        Level(name, bounds[name], bounds[name], True)
+        for name in ("priority_matched", "matched", "waiting_days")
+    ]
+    levels.append(
+        Level("quality", leaf.quality, leaf.quality if proven else bounds["quality"], proven)
+    )
+    levels.append(Level("penalty", answer.value, answer.bound, answer.proven))
+    say(
+        f"level penalty: {answer.value} over {searched} pairs ({'proven' if answer.proven else 'not proven'})"
+    )
+    return answer.chosen, levels, searched
+
+
+def solve_by_levels(r: Round) -> Outcome:
+    """Optimise the levels one by one with CP-SAT over the candidate pairs."""
+    inst, relaxation, bounds, candidates, say = r.inst, r.relaxation, r.bounds, r.candidates, r.say
+    # Positions within the candidates; the relaxation's pairs are always among them.
+    position = warm_start(
+        inst.restricted(candidates), np.searchsorted(candidates, relaxation.chosen)
+    )
+    model = MatchingModel(inst, candidates)
+    say(f"model: {len(candidates)} candidate pairs of {len(inst.pairs)} allowed")
+    values = model.complete(position)
+    feasible_start = keeps_bands(inst, candidates[position])
+    levels: list[Level] = []
+    earlier_proven = True
+    for name in LEVEL_NAMES:
+        maximize = LEVEL_MAXIMIZE[name]
+        value = model.levels[name].value(values)
+        bound = bounds.get(name)
+        if feasible_start and earlier_proven and bound is not None and value == bound:
+            proven = True
+        else:
+            remaining = r.deadline - time.perf_counter()
+            share = remaining if name == "penalty" else remaining * 0.6
+            say(f"level {name}: searching (up to {share:.1f} s)")
+            outcome = model.optimise(
+                name, maximize, values, share, r.seed, r.workers, bound if earlier_proven else None
+            )
+            if outcome.values is None:
+                if outcome.status == cp_model.INFEASIBLE or not feasible_start:
+                    return explain_infeasible(inst) or [
+                        "No pair list keeps every mentor inside the capacity band within the time limit."
+                    ]
+                proven = False
+                bound = value if bound is None else bound
+            else:
+                values, value = outcome.values, int(outcome.value or 0)
+                feasible_start = True
+                solved_proof = outcome.status == cp_model.OPTIMAL and r.full and earlier_proven
+                if bound is None or not earlier_proven:
+                    bound = outcome.bound if r.full else None
+                proven = solved_proof or (earlier_proven and bound is not None and value == bound)
+                if proven:
+                    bound = value
+        if bound is None:
+            bound = value
+        levels.append(Level(name, value, int(bound), proven))
+        earlier_proven = earlier_proven and proven
+        model.fix(name, value, maximize)
+        say(f"level {name}: {value} ({'proven' if proven else f'bound {bound}'})")
+    return candidates[model.chosen(values)], levels, len(candidates)
+
+
+def keeps_bands(inst: Instance, chosen: np.ndarray) -> bool:
+    load = np.bincount(inst.pairs.mentor[chosen], minlength=inst.n_mentors)
+    under = ((load > 0) | inst.must_use) & (load < inst.least)
+    return not under.any() and not (load > inst.most).any()
+
+
+def candidate_pairs(inst: Instance, relaxed: np.ndarray) -> np.ndarray:
+    """Each mentee's and each mentor's best pairs, the relaxation's pairs, locks and previous pairs."""
+    pairs = inst.pairs
+    keep = np.zeros(len(pairs), dtype=bool)
+    keep[relaxed] = True
+    keep |= inst.locked | inst.previous
+    for owner, limit in (
+        (pairs.mentee, CANDIDATES_PER_MENTEE),
+        (pairs.mentor, CANDIDATES_PER_MENTOR),
+    ):
+        order = np.lexsort((-inst.score, owner))
+        sorted_owner = owner[order]
+        first = np.r_[0, np.flatnonzero(sorted_owner[1:] != sorted_owner[:-1]) + 1]
+        rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+        keep[order[rank < limit]] = True
+    return np.flatnonzero(keep)
