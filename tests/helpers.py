@@ -7,16 +7,20 @@ accept lists where the records hold tuples or frozensets; ``problem(...)`` takes
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from ortools.linear_solver import pywraplp
 
 from matcher.checks import evaluate, pair_allowed, violations, waiting_days
 from matcher.data import Mentee, Mentor, PairRef, ProblemData
+from matcher.errors import InputError, Problem
+from matcher.readers import read_mentees, read_mentors
 from matcher.scoring import pair_parts
 from matcher.settings import Settings
 from solver.result import Result, Status
@@ -208,3 +212,40 @@ def reference_levels(prob: ProblemData) -> dict[str, int] | None:
     assert solver.Solve() == pywraplp.Solver.OPTIMAL
     levels["penalty"] = round(solver.Objective().Value())
     return levels
+
+
+# --- reading spreadsheets ---------------------------------------------------------------------
+
+
+def write(path: Path, header: str, *rows: str) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def problems_of(read: Callable[[], object]) -> tuple[Problem, ...]:
+    with pytest.raises(InputError) as caught:
+        read()
+    return caught.value.problems
+
+
+def mentor_cell(tmp_path: Path, column: str, value: str) -> tuple[Problem, ...]:
+    """Problems of a mentors file whose only row has ``value`` in ``column``."""
+    path = tmp_path / "mentors.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["mentor_id", "name", column], ["M1", "Ann", value]])
+    return problems_of(lambda: read_mentors(path, Settings()))
+
+
+def mentee_cell(tmp_path: Path, column: str, value: str) -> tuple[Problem, ...]:
+    path = tmp_path / "mentees.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        rows = [["mentee_id", "name", "cohort", column], ["E1", "Bo", "fellow", value]]
+        csv.writer(handle).writerows(rows)
+    return problems_of(lambda: read_mentees(path, Settings()))
+
+
+def one(problems: tuple[Problem, ...], file: str, row: int | None, column: str) -> str:
+    """Check there is exactly one problem, at file/row/column; return its message."""
+    (problem,) = problems
+    assert (problem.file, problem.row, problem.column) == (file, row, column)
+    return problem.message
