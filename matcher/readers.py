@@ -128,8 +128,12 @@ class _Row:
 
 def read_mentors(path: str | Path, settings: Settings | None = None) -> tuple[Mentor, ...]:
     """Read a mentors file; raise InputError listing every problem in it."""
+    return parse_mentors(read_table(path), settings)
+
+
+def parse_mentors(table: Table, settings: Settings | None = None) -> tuple[Mentor, ...]:
+    """Validate a mentors table (from a file, an upload or stored rows)."""
     settings = settings or Settings()
-    table = read_table(path)
     problems = _missing_columns(table, ("mentor_id", "name"))
     mentors = []
     for number, values in table.rows:
@@ -149,8 +153,12 @@ def read_mentees(path: str | Path, settings: Settings | None = None) -> tuple[Me
     ``waiting_since`` may be ISO (2024-03-05) or as UK offices type it (05/03/2024, day
     first); it must not be after today.
     """
+    return parse_mentees(read_table(path), settings)
+
+
+def parse_mentees(table: Table, settings: Settings | None = None) -> tuple[Mentee, ...]:
+    """Validate a mentees table (from a file, an upload or stored rows)."""
     settings = settings or Settings()
-    table = read_table(path)
     problems = _missing_columns(table, ("mentee_id", "name", "cohort"))
     mentees = []
     today = date.today()

@@ -70,6 +70,16 @@ def read_table(path: str | Path) -> Table:
         _fail(name, "is a folder, not a file")
     except OSError as exc:
         _fail(name, f"cannot be read ({exc.strerror or exc})")
+    return parse_table(name, data)
+
+
+def parse_table(name: str, data: bytes) -> Table:
+    """Read the bytes of a .csv or .xlsx file named ``name`` (an upload, say)."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".xls":
+        _fail(name, "old Excel format (.xls) is not supported: save it as .xlsx or CSV UTF-8")
+    if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
+        _fail(name, f"unknown file type {suffix or '(none)'!r}: expected .csv or .xlsx")
     if not data.strip():
         _fail(name, "the file is empty")
     if suffix in XLSX_SUFFIXES:

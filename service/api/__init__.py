@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource, all under ``/api/`` and all authenticated."""

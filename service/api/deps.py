@@ -1,0 +1,69 @@
+"""Dependencies shared by every route: the database session, the signed-in user, roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from service.auth import user_for_token
+from service.config import ServiceSettings
+from service.models import User
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `matcher users add`")
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """A session per request; handlers commit what they change, anything else rolls back."""
+    with request.app.state.sessions() as session:
+        yield session
+
+
+def get_settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings
+
+
+DB = Annotated[Session, Depends(get_db)]
+Settings = Annotated[ServiceSettings, Depends(get_settings)]
+
+
+def current_user(
+    db: DB, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            401, "sign in: send 'Authorization: Bearer TOKEN'", {"WWW-Authenticate": "Bearer"}
+        )
+    user = user_for_token(db, credentials.credentials)
+    if user is None:
+        raise HTTPException(401, "unknown or revoked token", {"WWW-Authenticate": "Bearer"})
+    db.commit()  # keep last_used_at
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def allow(*roles: str) -> Callable[[User], User]:
+    """A dependency that lets only ``roles`` through (403 for the others)."""
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise HTTPException(
+                403, f"the {user.role} role may not do this (allowed: {', '.join(roles)})"
+            )
+        return user
+
+    return check
+
+
+# Who may do what; the README's table mirrors these.
+Staff = Annotated[User, Depends(allow("admin", "matcher"))]
+PeopleReaders = Annotated[User, Depends(allow("admin", "matcher", "organiser"))]
+RoundReaders = Annotated[User, Depends(allow("admin", "matcher", "organiser", "analyst"))]
+ReportReaders = Annotated[User, Depends(allow("admin", "matcher", "analyst"))]
+Admin = Annotated[User, Depends(allow("admin"))]

@@ -1,0 +1,7 @@
+"""Placeholder: routes to come."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["training"])

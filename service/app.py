@@ -1,0 +1,70 @@
+"""The FastAPI application: ``create_app()`` wires settings, database, jobs and routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from service.api import (
+    applications,
+    audit_log,
+    auth,
+    jobs,
+    matches,
+    people,
+    reports,
+    rounds,
+    sessions,
+    training,
+)
+from service.config import ServiceSettings
+from service.db import make_engine, session_factory, upgrade
+from service.errors import install_handlers
+
+ROUTERS = (
+    auth.router,
+    people.router,
+    rounds.router,
+    jobs.router,
+    matches.router,
+    sessions.router,
+    applications.router,
+    training.router,
+    reports.router,
+    audit_log.router,
+)
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """An app over ``settings.database_url``; the schema is migrated to the newest version."""
+    settings = settings or ServiceSettings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="GP mentor matching service",
+        version="0.1.0",
+        description="Scheme records and matching rounds for GP mentoring schemes.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    install_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        """Open to all: the service answers."""
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,34 @@
+"""Service settings, read from the environment (``DATABASE_URL``, ``MATCHER_*``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Everything the service reads from its environment, with the scheme's defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="MATCHER_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///scheme.db",
+        validation_alias=AliasChoices("DATABASE_URL", "MATCHER_DATABASE_URL"),
+    )
+    max_upload_bytes: int = Field(default=5_000_000, gt=0)
+    # Reimbursement (guidance section 4): £289 a session, one session a week, a yearly cap.
+    session_rate_gbp: float = Field(default=289.0, gt=0)
+    annual_session_cap: int = Field(default=35, ge=0)
+    training_sessions_max: int = Field(default=4, ge=0)
+    financial_year_start_month: int = Field(default=4, ge=1, le=12)
+    # Eligibility: the local scheme's minimum years since CCT (the guidance leaves it local).
+    min_years_post_cct: float = Field(default=5.0, ge=0)
+    default_time_limit: float = Field(default=30.0, gt=0, le=3600)
+    job_workers: int = Field(default=1, ge=1, le=8)
+
+
+@lru_cache
+def get_settings() -> ServiceSettings:
+    return ServiceSettings()

@@ -1,0 +1,241 @@
+"""The scheme's records as SQLAlchemy tables. Changes go through Alembic migrations.
+
+People are stored as the spreadsheet rows they were imported from (``record``: column ->
+cell text), so a round re-reads them through the same validation as ``matcher match``; every
+change keeps the earlier row in a version table.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from service.db import utcnow
+
+ID = String(64)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of a 256-bit random token: the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    # Ids and counts only: never names, e-mails, GMC numbers or diversity data.
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Import(Base):
+    __tablename__ = "imports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # mentors | mentees
+    filename: Mapped[str] = mapped_column(String(255))
+    rows: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer)
+    updated: Mapped[int] = mapped_column(Integer)
+    unchanged: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Mentor(Base):
+    __tablename__ = "mentors"
+    mentor_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    record: Mapped[dict[str, Any]] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MentorVersion(Base):
+    __tablename__ = "mentor_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentor_id: Mapped[str] = mapped_column(ForeignKey("mentors.mentor_id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    record: Mapped[dict[str, Any]] = mapped_column()
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("mentor_id", "version"),)
+
+
+class Mentee(Base):
+    __tablename__ = "mentees"
+    mentee_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    record: Mapped[dict[str, Any]] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MenteeVersion(Base):
+    __tablename__ = "mentee_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentee_id: Mapped[str] = mapped_column(ForeignKey("mentees.mentee_id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    record: Mapped[dict[str, Any]] = mapped_column()
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("mentee_id", "version"),)
+
+
+class Round(Base):
+    __tablename__ = "rounds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    # draft -> proposed (a run finished) -> approved; a run in progress is a job.
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    time_limit: Mapped[float] = mapped_column(Float)
+    mentee_ids: Mapped[list[Any] | None] = mapped_column()  # None: everyone waiting
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    # The job solving this round now; set and cleared atomically so only one runs at a time.
+    active_job: Mapped[str | None] = mapped_column(String(36))
+    inputs: Mapped[dict[str, Any] | None] = mapped_column()  # people and versions last run
+    summary: Mapped[dict[str, Any] | None] = mapped_column()  # last run's result summary
+    unmatched: Mapped[list[Any] | None] = mapped_column()  # [{mentee_id, reason}]
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class RoundPair(Base):
+    """A pin (the pair must be made) or a forbid (it must not) for one round."""
+
+    __tablename__ = "round_pairs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # pin | forbid
+    mentor_id: Mapped[str] = mapped_column(ForeignKey("mentors.mentor_id"))
+    mentee_id: Mapped[str] = mapped_column(ForeignKey("mentees.mentee_id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("round_id", "mentor_id", "mentee_id"),)
+
+
+class Proposal(Base):
+    __tablename__ = "proposals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    mentor_id: Mapped[str] = mapped_column(ForeignKey("mentors.mentor_id"))
+    mentee_id: Mapped[str] = mapped_column(ForeignKey("mentees.mentee_id"))
+    score: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[str] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("round_id", "mentee_id"),)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Match(Base):
+    """A pair's lifecycle: confirmed (approved) -> registered (first meeting held) -> ended."""
+
+    __tablename__ = "matches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"))
+    mentor_id: Mapped[str] = mapped_column(ForeignKey("mentors.mentor_id"), index=True)
+    mentee_id: Mapped[str] = mapped_column(ForeignKey("mentees.mentee_id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    score: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("round_id", "mentee_id"),)
+
+
+class MentoringSession(Base):
+    __tablename__ = "mentoring_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"), index=True)
+    mentor_id: Mapped[str] = mapped_column(ForeignKey("mentors.mentor_id"), index=True)
+    mentee_id: Mapped[str] = mapped_column(ForeignKey("mentees.mentee_id"))
+    held_on: Mapped[date] = mapped_column(Date, index=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Application(Base):
+    """A GP's application to be a mentor, with the guidance's eligibility checks."""
+
+    __tablename__ = "applications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    applicant_name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    gmc_number: Mapped[str] = mapped_column(String(16))
+    mentor_id: Mapped[str | None] = mapped_column(ID)
+    answers: Mapped[dict[str, Any]] = mapped_column()
+    checks: Mapped[list[Any]] = mapped_column()
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    decision: Mapped[str | None] = mapped_column(String(16))  # approved | rejected
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TrainingRecord(Base):
+    __tablename__ = "training_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentor_id: Mapped[str] = mapped_column(ForeignKey("mentors.mentor_id"), index=True)
+    course: Mapped[str] = mapped_column(String(255))
+    qualification: Mapped[str | None] = mapped_column(String(255))
+    started_on: Mapped[date] = mapped_column(Date)
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    reimbursed_sessions: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

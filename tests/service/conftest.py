@@ -1,0 +1,82 @@
+"""Fixtures for the service tests: every test runs once on SQLite and once on PostgreSQL.
+
+PostgreSQL is the one at ``TEST_POSTGRES_URL`` (default: the local ``test`` database); each
+test gets a schema of its own there, dropped afterwards. Where no PostgreSQL answers, those
+runs are skipped with the reason shown in the summary.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from service.app import create_app
+from service.auth import ROLES, create_user, issue_token
+from service.config import ServiceSettings
+from service.db import transaction
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scheme.db'}"
+        return
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"no PostgreSQL answers at {POSTGRES_URL}: {exc.orig}")
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> ServiceSettings:
+    return ServiceSettings(database_url=database_url, max_upload_bytes=200_000)
+
+
+@pytest.fixture
+def app(settings: ServiceSettings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def tokens(app: FastAPI) -> dict[str, str]:
+    """One user per role (named after it, password 'secret-<role>') and their API tokens."""
+    out = {}
+    with transaction(app.state.sessions) as session:
+        for role in ROLES:
+            user = create_user(session, role, role, f"secret-{role}")
+            out[role] = issue_token(session, user)
+    return out
+
+
+@pytest.fixture
+def as_role(tokens: dict[str, str]) -> Callable[[str], dict[str, str]]:
+    """``client.get(url, headers=as_role("analyst"))``."""
+    return lambda role: {"Authorization": f"Bearer {tokens[role]}"}
