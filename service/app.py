@@ -23,6 +23,7 @@ from service.api import (
 from service.config import ServiceSettings
 from service.db import make_engine, session_factory, upgrade
 from service.errors import install_handlers
+from service.jobs import JobRunner, recover_unfinished
 
 ROUTERS = (
     auth.router,
@@ -44,9 +45,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     upgrade(engine)
 
+    sessions = session_factory(engine)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        recover_unfinished(sessions)
+        app.state.jobs = JobRunner(sessions, settings.job_workers)
         yield
+        app.state.jobs.shutdown()
         engine.dispose()
 
     app = FastAPI(
@@ -57,7 +63,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessions = session_factory(engine)
+    app.state.sessions = sessions
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

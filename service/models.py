@@ -78,9 +78,9 @@ class Import(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class Mentor(Base):
-    __tablename__ = "mentors"
-    mentor_id: Mapped[str] = mapped_column(ID, primary_key=True)
+class PersonRow:
+    """Columns shared by mentors and mentees: the imported row and its version."""
+
     name: Mapped[str] = mapped_column(String(255))
     record: Mapped[dict[str, Any]] = mapped_column()
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -88,35 +88,35 @@ class Mentor(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class MentorVersion(Base):
-    __tablename__ = "mentor_versions"
+class PersonVersionRow:
+    """One earlier (or the current) imported row of a person."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
-    mentor_id: Mapped[str] = mapped_column(ForeignKey("mentors.mentor_id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     record: Mapped[dict[str, Any]] = mapped_column()
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Mentor(PersonRow, Base):
+    __tablename__ = "mentors"
+    mentor_id: Mapped[str] = mapped_column(ID, primary_key=True)
+
+
+class MentorVersion(PersonVersionRow, Base):
+    __tablename__ = "mentor_versions"
+    mentor_id: Mapped[str] = mapped_column(ForeignKey("mentors.mentor_id"), index=True)
     __table_args__ = (UniqueConstraint("mentor_id", "version"),)
 
 
-class Mentee(Base):
+class Mentee(PersonRow, Base):
     __tablename__ = "mentees"
     mentee_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
-    record: Mapped[dict[str, Any]] = mapped_column()
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class MenteeVersion(Base):
+class MenteeVersion(PersonVersionRow, Base):
     __tablename__ = "mentee_versions"
-    id: Mapped[int] = mapped_column(primary_key=True)
     mentee_id: Mapped[str] = mapped_column(ForeignKey("mentees.mentee_id"), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    record: Mapped[dict[str, Any]] = mapped_column()
-    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     __table_args__ = (UniqueConstraint("mentee_id", "version"),)
 
 

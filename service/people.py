@@ -6,6 +6,7 @@ through ``matcher.readers`` with that round's settings, exactly as ``matcher mat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,8 @@ from service.models import (
     MenteeVersion,
     Mentor,
     MentorVersion,
+    PersonRow,
+    PersonVersionRow,
     User,
 )
 
@@ -35,8 +38,8 @@ ACTIVE_MATCH = ("confirmed", "registered")
 
 @dataclass(frozen=True)
 class _Kind:
-    model: type[Mentor] | type[Mentee]
-    version_model: type[MentorVersion] | type[MenteeVersion]
+    model: type[PersonRow]
+    version_model: type[PersonVersionRow]
     id_column: str
 
 
@@ -79,7 +82,7 @@ def import_people(
         person_id = values[spec.id_column]
         person = existing.get(person_id)
         if person is None:
-            person = spec.model(**{spec.id_column: person_id}, name=values["name"], record=values)
+            person = spec.model(**{spec.id_column: person_id}, name=values["name"], record=values)  # type: ignore[call-arg]
             person.version = 1
             session.add(person)
             batch.added += 1
@@ -94,7 +97,7 @@ def import_people(
             batch.updated += 1
         session.flush()
         session.add(
-            spec.version_model(
+            spec.version_model(  # type: ignore[call-arg]
                 **{spec.id_column: person_id},
                 version=person.version,
                 record=values,
@@ -111,7 +114,7 @@ def import_people(
     return counts
 
 
-def stored_table(kind: str, people: list[Mentor] | list[Mentee]) -> Table:
+def stored_table(kind: str, people: Sequence[PersonRow]) -> Table:
     """The stored rows as a spreadsheet table, for the readers."""
     header: dict[str, None] = {}
     for person in people:

@@ -1,7 +1,139 @@
-"""Placeholder: routes to come."""
+"""Applications to be a mentor: record one with its eligibility checks, list, decide."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from matcher import cells
+from matcher.eligibility import Answers
+from service import applications
+from service.api.deps import DB, Admin, Settings, Staff
 
 router = APIRouter(tags=["applications"])
+
+Text = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class ApplicationCreate(BaseModel):
+    """An applicant's details and answers to the guidance's eligibility questions."""
+
+    # Unknown fields are refused: a misspelt answer must not pass unnoticed.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    applicant_name: Text
+    email: Annotated[str | None, Field(max_length=255)] = None
+    # Any text is kept; the gmc_number check says whether it is 7 digits.
+    gmc_number: Annotated[str, Field(min_length=1, max_length=16)]
+    mentor_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+    has_full_registration: StrictBool
+    has_licence: StrictBool
+    on_performers_list: Annotated[
+        StrictBool, Field(description="On the Performers List and meets its requirements")
+    ]
+    suspended: Annotated[
+        StrictBool, Field(description="Subject to interim suspension or restrictions")
+    ]
+    clinical_sessions_per_week: Annotated[float, Field(ge=0, le=12, allow_inf_nan=False)]
+    years_post_cct: Annotated[float, Field(ge=0, le=70, allow_inf_nan=False)]
+    commits_12_months: StrictBool
+    commits_training: StrictBool
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return cells.email(value) if value else None
+
+    def answers(self) -> Answers:
+        return Answers(
+            has_full_registration=self.has_full_registration,
+            has_licence=self.has_licence,
+            on_performers_list=self.on_performers_list,
+            suspended=self.suspended,
+            clinical_sessions_per_week=self.clinical_sessions_per_week,
+            years_post_cct=self.years_post_cct,
+            commits_12_months=self.commits_12_months,
+            commits_training=self.commits_training,
+        )
+
+
+class CheckPublic(BaseModel):
+    name: str
+    passed: bool
+    detail: str
+
+
+class ApplicationPublic(BaseModel):
+    id: int
+    applicant_name: str
+    email: str | None
+    gmc_number: str
+    mentor_id: str | None
+    answers: dict[str, Any]
+    checks: list[CheckPublic]
+    eligible: bool
+    failed: list[str]
+    decision: Literal["pending", "approved", "rejected"]
+    decision_reason: str | None
+    decided_at: datetime | None
+    decided_by: int | None
+    created_at: datetime
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    decision: Literal["approved", "rejected"]
+    reason: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+@router.post("/api/applications", status_code=201)
+def create_application(
+    body: ApplicationCreate, db: DB, user: Staff, settings: Settings
+) -> ApplicationPublic:
+    """Record an application and check it against the guidance (stored even if ineligible)."""
+    application = applications.create(
+        db,
+        user,
+        applicant_name=body.applicant_name,
+        email=body.email,
+        gmc_number=body.gmc_number,
+        mentor_id=body.mentor_id,
+        answers=body.answers(),
+        min_years_post_cct=settings.min_years_post_cct,
+    )
+    db.commit()
+    return ApplicationPublic.model_validate(applications.public(application))
+
+
+@router.get("/api/applications")
+def list_applications(
+    db: DB,
+    _user: Staff,
+    decision: Annotated[Literal["pending", "approved", "rejected"] | None, Query()] = None,
+) -> list[ApplicationPublic]:
+    """Applications, oldest first, optionally only the pending, approved or rejected ones."""
+    return [
+        ApplicationPublic.model_validate(applications.public(a))
+        for a in applications.listing(db, decision)
+    ]
+
+
+@router.get("/api/applications/{application_id}")
+def get_application(application_id: int, db: DB, _user: Staff) -> ApplicationPublic:
+    return ApplicationPublic.model_validate(
+        applications.public(applications.get(db, application_id))
+    )
+
+
+@router.post("/api/applications/{application_id}/decision")
+def decide_application(
+    application_id: int, body: Decision, db: DB, user: Admin
+) -> ApplicationPublic:
+    """Approve or reject, once, with a reason. An ineligible application cannot be approved."""
+    application = applications.decide(db, user, application_id, body.decision, body.reason)
+    db.commit()
+    return ApplicationPublic.model_validate(applications.public(application))

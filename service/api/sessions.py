@@ -1,7 +1,68 @@
-"""Placeholder: routes to come."""
+"""Mentoring session logs: staff log the sessions a match has held; readers list them (ids only)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from service import session_logs
+from service.api.deps import DB, ReportReaders, Staff
+from service.models import MentoringSession
 
 router = APIRouter(tags=["sessions"])
+
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    held_on: date = Field(description="The day the session was held: not in the future")
+    minutes: int = Field(ge=1, le=600, description="Length of the session")
+
+
+class SessionPublic(BaseModel):
+    """A logged session: ids and figures, no names."""
+
+    id: int
+    match_id: int
+    mentor_id: str
+    mentee_id: str
+    held_on: date
+    minutes: int
+
+    @classmethod
+    def of(cls, row: MentoringSession) -> SessionPublic:
+        return cls(
+            id=row.id,
+            match_id=row.match_id,
+            mentor_id=row.mentor_id,
+            mentee_id=row.mentee_id,
+            held_on=row.held_on,
+            minutes=row.minutes,
+        )
+
+
+@router.post("/api/matches/{match_id}/sessions", status_code=201)
+def log_session(match_id: int, body: SessionCreate, db: DB, user: Staff) -> SessionPublic:
+    """Log a session of a confirmed or registered match (409 otherwise; 404 if unknown).
+
+    422 if ``held_on`` is in the future or before the match was confirmed.
+    """
+    row = session_logs.log_session(
+        db, user, match_id, body.held_on, body.minutes, today=date.today()
+    )
+    db.commit()
+    return SessionPublic.of(row)
+
+
+@router.get("/api/sessions")
+def list_sessions(
+    db: DB,
+    _user: ReportReaders,
+    mentor_id: Annotated[str | None, Query(max_length=64)] = None,
+    month: Annotated[str | None, Query(description="YYYY-MM, e.g. 2026-04")] = None,
+) -> list[SessionPublic]:
+    """Logged sessions, oldest first; optionally one mentor's, optionally one month's."""
+    return [SessionPublic.of(row) for row in session_logs.list_sessions(db, mentor_id, month)]

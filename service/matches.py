@@ -1,0 +1,105 @@
+"""Matches and their lifecycle: confirmed -> registered (first meeting held) -> ended.
+
+A round's approval creates confirmed matches (proposals are the "proposed" stage). A match
+may end from either later stage, always with a reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import audit
+from service.db import utcnow
+from service.errors import Conflict, Invalid, NotFound
+from service.models import Match, Mentee, Mentor, User
+
+STATUSES = ("confirmed", "registered", "ended")
+NEXT = {"confirmed": ("registered", "ended"), "registered": ("ended",), "ended": ()}
+
+
+def list_matches(
+    session: Session,
+    *,
+    status: str | None = None,
+    mentor_id: str | None = None,
+    round_id: int | None = None,
+) -> list[Match]:
+    query = select(Match).order_by(Match.id)
+    if status is not None:
+        query = query.where(Match.status == status)
+    if mentor_id is not None:
+        query = query.where(Match.mentor_id == mentor_id)
+    if round_id is not None:
+        query = query.where(Match.round_id == round_id)
+    return list(session.scalars(query))
+
+
+def get_match(session: Session, match_id: int) -> Match:
+    match = session.get(Match, match_id)
+    if match is None:
+        raise NotFound(f"no match with id {match_id}")
+    return match
+
+
+def change_status(
+    session: Session, user: User, match_id: int, status: str, reason: str | None
+) -> Match:
+    """Move a match one step on; ``reason`` is required to end it."""
+    match = get_match(session, match_id)
+    if status not in NEXT[match.status]:
+        allowed = ", ".join(NEXT[match.status]) or "nothing (it has ended)"
+        raise Conflict(f"match {match_id} is {match.status}: it can become {allowed}")
+    now = utcnow()
+    if status == "registered":
+        match.registered_at = now
+    else:
+        if not reason or not reason.strip():
+            raise Invalid("say why the match ended: 'reason' is required")
+        match.ended_at = now
+        match.end_reason = reason.strip()
+    before, match.status = match.status, status
+    audit.record(session, user, f"matches.{status}", "match", match_id, before=before)
+    return match
+
+
+def match_views(session: Session, matches: list[Match], *, named: bool) -> list[dict[str, Any]]:
+    names: dict[str, str] = {}
+    if named and matches:
+        for person_id, name in session.execute(
+            select(Mentor.mentor_id, Mentor.name).where(
+                Mentor.mentor_id.in_({m.mentor_id for m in matches})
+            )
+        ):
+            names[person_id] = name
+        for person_id, name in session.execute(
+            select(Mentee.mentee_id, Mentee.name).where(
+                Mentee.mentee_id.in_({m.mentee_id for m in matches})
+            )
+        ):
+            names[person_id] = name
+    return [_view(m, names if named else None) for m in matches]
+
+
+def _view(match: Match, names: dict[str, str] | None) -> dict[str, Any]:
+    def stamp(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    view: dict[str, Any] = {
+        "id": match.id,
+        "round_id": match.round_id,
+        "mentor_id": match.mentor_id,
+        "mentee_id": match.mentee_id,
+        "status": match.status,
+        "score": match.score,
+        "confirmed_at": stamp(match.confirmed_at),
+        "registered_at": stamp(match.registered_at),
+        "ended_at": stamp(match.ended_at),
+        "end_reason": match.end_reason,
+    }
+    if names is not None:
+        view["mentor_name"] = names.get(match.mentor_id, "")
+        view["mentee_name"] = names.get(match.mentee_id, "")
+    return view

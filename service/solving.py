@@ -1,0 +1,89 @@
+"""Solve a round in a child process, so the web process keeps answering while it works.
+
+The solver's Python parts hold the GIL; a child process (forked from a server that has
+already imported the solver, so it starts in milliseconds) leaves the service free. Progress
+lines and the result come back over a pipe; a child that dies is reported, not waited for.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from matcher.data import ProblemData
+from solver.result import Result
+from solver.solve import solve
+
+# Beyond the time limit the solver may need a moment to stop and send its answer.
+GRACE_SECONDS = 60.0
+_context = multiprocessing.get_context("forkserver")
+_context.set_forkserver_preload(["service.solving"])
+
+
+class SolveFailed(RuntimeError):
+    """The solve raised, or its process died or overran; the message says which."""
+
+
+def _child(conn: Connection, problem: ProblemData, time_limit: float, seed: int) -> None:
+    try:
+        result = solve(
+            problem,
+            time_limit=time_limit,
+            seed=seed,
+            progress=lambda line: conn.send(("progress", line)),
+        )
+        conn.send(("result", result))
+    except BaseException as exc:  # the parent must hear of every failure
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def solve_in_child(
+    problem: ProblemData,
+    *,
+    time_limit: float,
+    seed: int = 0,
+    on_progress: Callable[[str], None] = lambda line: None,
+) -> Result:
+    """``solver.solve`` in a child process; raises SolveFailed with the reason."""
+    receiver, sender = _context.Pipe(duplex=False)
+    process = _context.Process(target=_child, args=(sender, problem, time_limit, seed), daemon=True)
+    process.start()
+    sender.close()
+    deadline = time.monotonic() + time_limit + GRACE_SECONDS
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                raise SolveFailed(
+                    f"the solver did not stop within {time_limit + GRACE_SECONDS:.0f} s"
+                )
+            if not receiver.poll(0.25):
+                continue
+            try:
+                kind, payload = receiver.recv()
+            except EOFError:
+                process.join(5)
+                raise SolveFailed(
+                    f"the solver process ended without an answer (exit code {process.exitcode})"
+                ) from None
+            if kind == "progress":
+                on_progress(str(payload))
+            elif kind == "result":
+                return _result(payload)
+            else:
+                raise SolveFailed(str(payload))
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.terminate()
+        process.join(5)
+
+
+def _result(payload: Any) -> Result:
+    if not isinstance(payload, Result):
+        raise SolveFailed(f"the solver sent {type(payload).__name__}, not a result")
+    return payload

@@ -1,0 +1,47 @@
+"""A small generated scheme, imported through the API, and a helper that waits for a job."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from datasets.generator import generate, write_dataset
+from matcher.data import ProblemData
+from matcher.readers import load_problem
+
+JOB_TIMEOUT = 120.0
+
+
+def write_scheme(
+    folder: Path, n_mentors: int = 6, n_mentees: int = 30, seed: int = 7
+) -> ProblemData:
+    """Generate a scheme, write its files, and return it as ``matcher match`` would read them."""
+    write_dataset(generate(n_mentors, n_mentees, seed=seed), folder)
+    return load_problem(folder / "mentors.csv", folder / "mentees.csv")
+
+
+def import_scheme(client: TestClient, folder: Path, headers: dict[str, str]) -> None:
+    for kind in ("mentors", "mentees"):
+        path = folder / f"{kind}.csv"
+        files = {"file": (path.name, path.read_bytes(), "text/csv")}
+        answer = client.post(f"/api/{kind}/import", files=files, headers=headers)
+        assert answer.status_code == 200, answer.text
+
+
+def wait_for_job(client: TestClient, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish in {JOB_TIMEOUT} s")
+
+
+def run_round(client: TestClient, round_id: int, headers: dict[str, str]) -> dict[str, Any]:
+    answer = client.post(f"/api/rounds/{round_id}/run", headers=headers)
+    assert answer.status_code == 202, answer.text
+    return wait_for_job(client, answer.json()["job_id"], headers)
