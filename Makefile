@@ -13,7 +13,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: demo
+# The service on 127.0.0.1:8000 over demo.db (the LMC sample loaded on first start).
+DEMO_DATABASE_URL ?= sqlite:///demo.db
+
+run: $(STAMP)
+	DATABASE_URL=$(DEMO_DATABASE_URL) $(BIN)/matcher serve --demo
 
 demo: $(STAMP)
 	$(BIN)/matcher demo

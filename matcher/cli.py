@@ -1,4 +1,4 @@
-"""The `matcher` command: match, validate, generate, demo.
+"""The `matcher` command: match, validate, generate, demo, users, serve.
 
 Exit codes: 0 success; 1 the rules cannot all hold (or validate found clashes); 2 bad input.
 """
@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)"
     )
     demo.add_argument("--time-limit", type=float, default=30.0, metavar="S")
+
+    from service.cli import add_commands
+
+    add_commands(commands)
     return parser
 
 
@@ -153,6 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_generate(args.mentors, args.mentees, args.seed, args.out)
         if args.command == "demo":
             return run_demo(args.out, args.time_limit)
+        if args.command in ("users", "serve"):
+            from service.cli import run
+
+            return run(args)
     except InputError as exc:
         _err(str(exc))
         _err("Nothing was written. Correct the files and run again.")

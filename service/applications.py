@@ -7,9 +7,9 @@ made later reads the checks as the applicant was judged, even if the local minim
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from matcher.eligibility import Answers, check_application, is_eligible
@@ -93,13 +93,16 @@ def decide(
         )
     # Only one decision wins when two admins decide at once: the update requires "undecided".
     now = utcnow()
-    result = session.execute(
-        update(Application)
-        .where(Application.id == application_id, Application.decision.is_(None))
-        .values(decision=decision, decision_reason=reason, decided_at=now, decided_by=user.id)
-        .execution_options(synchronize_session=False)
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Application)
+            .where(Application.id == application_id, Application.decision.is_(None))
+            .values(decision=decision, decision_reason=reason, decided_at=now, decided_by=user.id)
+            .execution_options(synchronize_session=False)
+        ),
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         session.refresh(application)
         raise _already_decided(application)
     session.refresh(application)

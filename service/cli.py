@@ -1,0 +1,147 @@
+"""`matcher users ...` and `matcher serve`: the service's side of the command line."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from service.auth import ROLES, UserError, create_user, hash_password, issue_token
+from service.config import ServiceSettings
+from service.db import make_engine, session_factory, transaction, upgrade
+from service.models import Mentor, User
+from service.people import import_people
+
+DEMO_USER = "admin"
+
+
+def add_commands(commands: Any) -> None:
+    """Add ``users`` and ``serve`` to the ``matcher`` sub-command parser."""
+    users = commands.add_parser(
+        "users",
+        help="create users and API tokens of the service",
+        description="Users of the service; the database is DATABASE_URL (default sqlite:///scheme.db).",
+    )
+    user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    add = user_commands.add_parser(
+        "add", help="create a user; prints a new API token as the last line"
+    )
+    add.add_argument("name", help="user name (letters, digits, _ . @ -)")
+    add.add_argument("--role", required=True, choices=ROLES, help="what the user may do")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read a password for the web sign-in from standard input",
+    )
+    token = user_commands.add_parser("token", help="print a new API token for an existing user")
+    token.add_argument("name")
+
+    serve = commands.add_parser(
+        "serve",
+        help="start the web service",
+        description="Start the HTTP service (API under /api/, OpenAPI at /openapi.json).",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="load the shipped LMC sample if the database has no mentors, and print a fresh "
+        f"password and token for the user {DEMO_USER!r}",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = ServiceSettings()
+    if args.command == "serve":
+        return serve(settings, args.host, args.port, args.demo)
+    if args.users_command == "add":
+        return add_user(settings, args.name, args.role, args.password_stdin)
+    return new_token(settings, args.name)
+
+
+def _sessions(settings: ServiceSettings) -> Any:
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return session_factory(engine)
+
+
+def add_user(settings: ServiceSettings, name: str, role: str, password_stdin: bool) -> int:
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if len(password) < 8:
+            print("the password must have at least 8 characters", file=sys.stderr)
+            return 2
+    try:
+        with transaction(_sessions(settings)) as session:
+            user = create_user(session, name, role, password)
+            token = issue_token(session, user)
+    except UserError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"Created user {name} ({role}). API token (shown once; send as 'Authorization: Bearer'):")
+    print(token)
+    return 0
+
+
+def new_token(settings: ServiceSettings, name: str) -> int:
+    with transaction(_sessions(settings)) as session:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            print(f"no user named {name!r}", file=sys.stderr)
+            return 2
+        token = issue_token(session, user)
+    print(f"New API token for {name}:")
+    print(token)
+    return 0
+
+
+def serve(settings: ServiceSettings, host: str, port: int, demo: bool) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    if demo:
+        load_demo(settings, host, port)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return 0
+
+
+def load_demo(settings: ServiceSettings, host: str, port: int) -> None:
+    """The LMC sample in an empty database, and fresh sign-in details for the demo admin."""
+    from datasets.generator import sample_dir
+
+    sessions = _sessions(settings)
+    password = secrets.token_urlsafe(12)
+    with transaction(sessions) as session:
+        user = session.scalar(select(User).where(User.name == DEMO_USER))
+        if user is None:
+            user = create_user(session, DEMO_USER, "admin", password)
+        else:
+            user.password_hash = hash_password(password)
+        token = issue_token(session, user)
+        if session.scalar(select(Mentor).limit(1)) is None:
+            folder = sample_dir("lmc")
+            for kind in ("mentors", "mentees"):
+                path = Path(folder, f"{kind}.csv")
+                import_people(session, user, kind, path.name, path.read_bytes())
+    url = f"http://{host}:{port}"
+    print(
+        f"""
+Demo scheme ready in {settings.database_url} (the shipped LMC sample: 30 mentors, 200 mentees).
+Sign in:   user {DEMO_USER}   password {password}
+API token: {token}
+Try:
+  curl {url}/api/mentors -H 'Authorization: Bearer {token}'
+  curl -X POST {url}/api/rounds -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{{"name": "Demo round"}}'
+API documentation: {url}/docs
+""",
+        flush=True,
+    )
