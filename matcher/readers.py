@@ -175,8 +175,12 @@ def parse_mentees(table: Table, settings: Settings | None = None) -> tuple[Mente
 
 def read_pairs(path: str | Path, kind: str) -> tuple[PairRef, ...]:
     """Read an exclusions, locks or previous-pairs file (``kind``); reason only for exclusions."""
+    return parse_pairs(read_table(path), kind)
+
+
+def parse_pairs(table: Table, kind: str) -> tuple[PairRef, ...]:
+    """Validate a pairs table (``kind`` as for ``read_pairs``)."""
     columns = pair_columns(kind)
-    table = read_table(path)
     problems = _missing_columns(table, ("mentor_id", "mentee_id"))
     pairs = []
     first_row: dict[tuple[str, str], int] = {}

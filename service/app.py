@@ -12,6 +12,7 @@ from service.api import (
     applications,
     audit_log,
     auth,
+    exclusions,
     jobs,
     matches,
     people,
@@ -28,6 +29,7 @@ from service.jobs import JobRunner, recover_unfinished
 ROUTERS = (
     auth.router,
     people.router,
+    exclusions.router,
     rounds.router,
     jobs.router,
     matches.router,

@@ -120,6 +120,18 @@ class MenteeVersion(PersonVersionRow, Base):
     __table_args__ = (UniqueConstraint("mentee_id", "version"),)
 
 
+class Exclusion(Base):
+    """A standing conflict of interest: this mentor must never mentor this mentee."""
+
+    __tablename__ = "exclusions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentor_id: Mapped[str] = mapped_column(ForeignKey("mentors.mentor_id"))
+    mentee_id: Mapped[str] = mapped_column(ForeignKey("mentees.mentee_id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("mentor_id", "mentee_id"),)
+
+
 class Round(Base):
     __tablename__ = "rounds"
     id: Mapped[int] = mapped_column(primary_key=True)

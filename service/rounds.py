@@ -24,6 +24,7 @@ from matcher.settings import Settings
 from service import audit
 from service.db import transaction, utcnow
 from service.errors import Conflict, Invalid, NotFound
+from service.exclusions import is_excluded, standing
 from service.jobs import JobReporter, JobRunner
 from service.models import Job, Match, Mentee, Mentor, Proposal, Round, RoundPair, User
 from service.people import active_match_counts, actively_matched_mentees, stored_table
@@ -104,6 +105,8 @@ def add_pair(
             RoundPair.mentee_id == mentee_id,
         )
     )
+    if kind == "pin" and is_excluded(session, mentor_id, mentee_id):
+        raise Conflict(f"{mentor_id}-{mentee_id} is a standing exclusion (conflict of interest)")
     if clash is not None:
         raise Conflict(
             f"{mentor_id}-{mentee_id} is already {'pinned' if clash.kind == 'pin' else 'forbidden'}"
@@ -185,11 +188,19 @@ def build_problem(session: Session, round_: Round) -> tuple[ProblemData, dict[st
         for p in pairs
         if p.kind == "pin" and p.mentee_id in waiting
     )
-    exclusions = tuple(
-        PairRef(p.mentor_id, p.mentee_id, p.reason or "forbidden in this round")
-        for p in pairs
-        if p.kind == "forbid" and p.mentee_id in waiting
-    )
+    forbidden = {
+        (e.mentor_id, e.mentee_id): e
+        for e in [
+            *standing(session),
+            *(
+                PairRef(p.mentor_id, p.mentee_id, p.reason or "forbidden in this round")
+                for p in pairs
+                if p.kind == "forbid"
+            ),
+        ]
+        if e.mentee_id in waiting
+    }
+    exclusions = tuple(forbidden.values())
     problem = ProblemData(
         mentors=mentor_records,
         mentees=mentee_records,

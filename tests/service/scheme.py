@@ -20,11 +20,11 @@ def write_scheme(
 ) -> ProblemData:
     """Generate a scheme, write its files, and return it as ``matcher match`` would read them."""
     write_dataset(generate(n_mentors, n_mentees, seed=seed), folder)
-    return load_problem(folder / "mentors.csv", folder / "mentees.csv")
+    return load_problem(folder / "mentors.csv", folder / "mentees.csv", folder / "exclusions.csv")
 
 
 def import_scheme(client: TestClient, folder: Path, headers: dict[str, str]) -> None:
-    for kind in ("mentors", "mentees"):
+    for kind in ("mentors", "mentees", "exclusions"):
         path = folder / f"{kind}.csv"
         files = {"file": (path.name, path.read_bytes(), "text/csv")}
         answer = client.post(f"/api/{kind}/import", files=files, headers=headers)

@@ -132,6 +132,49 @@ def test_forbid_and_pin_change_the_next_run(
     assert client.delete(f"/api/rounds/{round_id}/pairs/{pin_id}", headers=staff).status_code == 404
 
 
+def test_standing_exclusions(client: TestClient, as_role: Headers, problem: ProblemData) -> None:
+    staff = as_role("matcher")
+    (m1, m2), (e1, e2) = (
+        [m.mentor_id for m in problem.mentors[:2]],
+        [m.mentee_id for m in problem.mentees[:2]],
+    )
+    body = f"mentor_id,mentee_id,reason\n{m1},{e1},same practice\n{m2},{e2},\n"
+    files = {"file": ("coi.csv", body.encode(), "text/csv")}
+    answer = client.post("/api/exclusions/import", files=files, headers=staff)
+    assert answer.json() == {
+        "kind": "exclusions",
+        "rows": 2,
+        "added": 2,
+        "updated": 0,
+        "unchanged": 0,
+    }
+    stored = client.get("/api/exclusions", headers=staff).json()
+    assert [(e["mentor_id"], e["mentee_id"], e["reason"]) for e in stored] == [
+        (m1, e1, "same practice"),
+        (m2, e2, ""),
+    ]
+    first = stored[0]
+    round_id = new_round(client, staff)
+    pin = {"kind": "pin", "mentor_id": first["mentor_id"], "mentee_id": first["mentee_id"]}
+    answer = client.post(f"/api/rounds/{round_id}/pairs", json=pin, headers=staff)
+    assert answer.status_code == 409
+    assert "standing exclusion" in answer.json()["detail"]
+    bad = "mentor_id,mentee_id,reason\nNOPE,{e},x\n".format(e=first["mentee_id"])
+    files = {"file": ("coi.csv", bad.encode(), "text/csv")}
+    answer = client.post("/api/exclusions/import", files=files, headers=staff)
+    assert answer.status_code == 422
+    assert [(p["row"], p["column"], p["problem"]) for p in answer.json()["problems"]] == [
+        ("2", "mentor_id", "no mentor has this id")
+    ]
+    run_round(client, round_id, staff)
+    proposed = pairs_of(client.get(f"/api/rounds/{round_id}/proposals", headers=staff).json())
+    assert proposed and not proposed & {(m1, e1), (m2, e2)}
+    url = f"/api/exclusions/{first['id']}"
+    assert client.delete(url, headers=staff).status_code == 204
+    assert client.delete(url, headers=staff).status_code == 404
+    assert len(client.get("/api/exclusions", headers=staff).json()) == len(stored) - 1
+
+
 def test_two_approvals_at_once_make_one_set_of_matches(
     app: FastAPI, client: TestClient, as_role: Headers, problem: ProblemData
 ) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 20:39:39.420686
+Create Date: 2026-11-23 20:45:54.307768
 """
 
 from collections.abc import Sequence
@@ -93,6 +93,24 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_audit_log_action"), "audit_log", ["action"], unique=False)
     op.create_index(op.f("ix_audit_log_at"), "audit_log", ["at"], unique=False)
+    op.create_table(
+        "exclusions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("mentor_id", sa.String(length=64), nullable=False),
+        sa.Column("mentee_id", sa.String(length=64), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["mentee_id"],
+            ["mentees.mentee_id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["mentor_id"],
+            ["mentors.mentor_id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("mentor_id", "mentee_id"),
+    )
     op.create_table(
         "imports",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -196,8 +214,8 @@ def upgrade() -> None:
     op.create_index(op.f("ix_matches_mentor_id"), "matches", ["mentor_id"], unique=False)
     op.create_table(
         "mentee_versions",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("mentee_id", sa.String(length=64), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("record", sa.JSON(), nullable=False),
         sa.Column("import_id", sa.Integer(), nullable=True),
@@ -218,8 +236,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "mentor_versions",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("mentor_id", sa.String(length=64), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("record", sa.JSON(), nullable=False),
         sa.Column("import_id", sa.Integer(), nullable=True),
@@ -338,6 +356,7 @@ def downgrade() -> None:
     op.drop_table("training_records")
     op.drop_table("rounds")
     op.drop_table("imports")
+    op.drop_table("exclusions")
     op.drop_index(op.f("ix_audit_log_at"), table_name="audit_log")
     op.drop_index(op.f("ix_audit_log_action"), table_name="audit_log")
     op.drop_table("audit_log")
