@@ -176,11 +176,23 @@ def build_problem(session: Session, round_: Round) -> tuple[ProblemData, dict[st
             + ("import mentors first" if not mentors else "every mentee of this round is matched")
         )
     load = active_match_counts(session)
-    mentor_records = tuple(
-        replace(m, current_mentees=m.current_mentees + load.get(m.mentor_id, 0))
-        for m in parse_mentors(stored_table("mentors", mentors), settings)
-    )
-    mentee_records = parse_mentees(stored_table("mentees", mentees), settings)
+    try:
+        mentor_records = tuple(
+            replace(m, current_mentees=m.current_mentees + load.get(m.mentor_id, 0))
+            for m in parse_mentors(stored_table("mentors", mentors), settings)
+        )
+        mentee_records = parse_mentees(stored_table("mentees", mentees), settings)
+    except InputError as exc:
+        # Stored rows are numbered as read (from 2, like a spreadsheet): name people by id.
+        ids = {"mentors": [m.mentor_id for m in mentors], "mentees": [m.mentee_id for m in mentees]}
+        shown = [
+            f"{p.file.split()[0][:-1]} {ids[p.file.split()[0]][p.row - 2] if p.row else '-'}, "
+            f"{p.column or '-'}: {p.message}"
+            for p in exc.problems[:5]
+        ]
+        raise Invalid(
+            "the stored records do not pass this round's settings: " + "; ".join(shown)
+        ) from None
     pairs = round_pairs(session, round_.id)
     waiting = {m.mentee_id for m in mentees}
     locks = tuple(
@@ -246,13 +258,7 @@ def run_job(
         with transaction(sessions) as session:
             round_ = get_round(session, round_id)
             time_limit = round_.time_limit
-            try:
-                problem, inputs = build_problem(session, round_)
-            except InputError as exc:
-                shown = "; ".join(str(p) for p in exc.problems[:5])
-                raise RuntimeError(
-                    f"the stored records do not pass this round's settings: {shown}"
-                ) from None
+            problem, inputs = build_problem(session, round_)
         started = time.monotonic()
         reporter.progress(0.01, "solving", force=True)
 

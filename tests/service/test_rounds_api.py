@@ -206,6 +206,23 @@ def test_a_failed_run_says_why_and_frees_the_round(client: TestClient, as_role: 
     assert client.post(f"/api/rounds/{round_id}/approve", headers=staff).status_code == 409
 
 
+def test_records_that_break_the_round_settings_fail_the_job_by_id(
+    client: TestClient, as_role: Headers, problem: ProblemData
+) -> None:
+    staff = as_role("matcher")
+    # Mentors may state a capacity up to the scheme maximum; this round lowers it to 2.
+    round_id = new_round(client, staff, settings={"capacity": {"min": 1, "max": 2}})
+    job = run_round(client, round_id, staff)
+    assert job["status"] == "failed"
+    assert job["error"].startswith("the stored records do not pass this round's settings: ")
+    named = job["error"].split(": ", 1)[1].split(";")[0]
+    mentor_id = named.removeprefix("mentor ").split(",")[0]
+    big = next(m for m in problem.mentors if m.mentor_id == mentor_id)
+    assert named == f"mentor {mentor_id}, capacity_max: above the scheme's maximum (2)"
+    assert big.capacity_max is not None and big.capacity_max > 2
+    assert big.name not in job["error"]
+
+
 def test_restart_keeps_approved_matches_and_fails_unfinished_jobs(
     settings: ServiceSettings, client: TestClient, as_role: Headers, problem: ProblemData
 ) -> None:
