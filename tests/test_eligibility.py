@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def test_a_gp_who_meets_every_rule_is_eligible() -> None:
 
 
 def test_each_failing_answer_fails_exactly_its_own_check() -> None:
-    cases = {
+    cases: dict[str, tuple[dict[str, Any], str]] = {
         "full_registration": (
             {"has_full_registration": False},
             "Does not hold full registration with the GMC.",
