@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -33,3 +34,69 @@ def test_openapi_and_health_are_open(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert schema["info"]["title"] == "GP mentor matching service"
     assert client.get("/health").json() == {"status": "ok"}
+
+
+STAFF = {"admin", "matcher"}
+ADMIN = {"admin"}
+PEOPLE = {"admin", "matcher", "organiser"}
+REPORTS = {"admin", "matcher", "analyst"}
+EVERYONE = {"admin", "matcher", "organiser", "analyst"}
+
+# Who may call each operation: the README's roles table, route by route.
+ALLOWED = {
+    ("GET", "/api/me"): EVERYONE,
+    ("POST", "/api/mentors/import"): STAFF,
+    ("POST", "/api/mentees/import"): STAFF,
+    ("GET", "/api/mentors"): PEOPLE,
+    ("GET", "/api/mentees"): PEOPLE,
+    ("GET", "/api/{kind}/{person_id}/history"): ADMIN,
+    ("POST", "/api/exclusions/import"): STAFF,
+    ("GET", "/api/exclusions"): STAFF,
+    ("DELETE", "/api/exclusions/{exclusion_id}"): STAFF,
+    ("GET", "/api/rounds"): EVERYONE,
+    ("POST", "/api/rounds"): STAFF,
+    ("GET", "/api/rounds/{round_id}"): EVERYONE,
+    ("POST", "/api/rounds/{round_id}/run"): STAFF,
+    ("GET", "/api/rounds/{round_id}/proposals"): EVERYONE,
+    ("GET", "/api/rounds/{round_id}/unmatched"): EVERYONE,
+    ("GET", "/api/rounds/{round_id}/pairs"): EVERYONE,
+    ("POST", "/api/rounds/{round_id}/pairs"): STAFF,
+    ("DELETE", "/api/rounds/{round_id}/pairs/{pair_id}"): STAFF,
+    ("POST", "/api/rounds/{round_id}/approve"): STAFF,
+    ("GET", "/api/jobs/{job_id}"): EVERYONE,
+    ("GET", "/api/matches"): REPORTS,
+    ("GET", "/api/matches/{match_id}"): REPORTS,
+    ("PATCH", "/api/matches/{match_id}"): STAFF,
+    ("POST", "/api/matches/{match_id}/sessions"): STAFF,
+    ("GET", "/api/sessions"): REPORTS,
+    ("POST", "/api/applications"): STAFF,
+    ("GET", "/api/applications"): STAFF,
+    ("GET", "/api/applications/{application_id}"): STAFF,
+    ("POST", "/api/applications/{application_id}/decision"): ADMIN,
+    ("POST", "/api/training"): STAFF,
+    ("GET", "/api/training"): STAFF,
+    ("PATCH", "/api/training/{record_id}"): STAFF,
+    ("GET", "/api/reports/monitoring"): REPORTS,
+    ("GET", "/api/reports/finance"): REPORTS,
+    ("GET", "/api/audit"): ADMIN,
+}
+
+
+def test_every_route_lets_in_exactly_its_roles(
+    app: FastAPI, client: TestClient, as_role: Callable[[str], dict[str, str]]
+) -> None:
+    operations = {
+        (method.upper(), template)
+        for template, ops in app.openapi()["paths"].items()
+        if template.startswith("/api/")
+        for method in ops
+    }
+    assert operations == set(ALLOWED), "declare each new route's roles in ALLOWED"
+    for (method, template), allowed in sorted(ALLOWED.items()):
+        path = re.sub(r"\{[^}]*\}", "1", template).replace("/1/1/history", "/mentors/1/history")
+        for role in sorted(EVERYONE):
+            status = client.request(method, path, headers=as_role(role)).status_code
+            if role in allowed:
+                assert status not in (401, 403), (method, template, role, status)
+            else:
+                assert status == 403, (method, template, role, status)
