@@ -82,11 +82,12 @@ class JobRunner:
             message = work(JobReporter(self._sessions, job_id))
         except Exception as exc:
             log.warning("job %s failed: %s", job_id, type(exc).__name__)
-            self._finish(job_id, "failed", str(exc) or type(exc).__name__)
+            # Tidy up first: whoever sees "failed" may act on the round at once.
             try:
                 on_failure()
             except Exception:
                 log.exception("tidying up after job %s failed", job_id)
+            self._finish(job_id, "failed", str(exc) or type(exc).__name__)
             return
         self._finish(job_id, "done", message)
 

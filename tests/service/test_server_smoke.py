@@ -98,6 +98,8 @@ def test_a_round_end_to_end_on_a_real_server(database_url: str, tmp_path: Path) 
         first = http.get("/api/matches").json()[0]["id"]
         assert http.patch(f"/api/matches/{first}", json={"status": "registered"}).status_code == 200
         assert httpx.get(f"{url}/api/rounds").status_code == 401
+        figures = httpx.get(f"{url}/api/reports/monitoring", headers=analyst).json()
+        assert figures["registered_matches"] == 1
 
     with server(env, log) as url, httpx.Client(base_url=url, headers=auth, timeout=30) as http:
         matches = http.get("/api/matches").json()
