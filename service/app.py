@@ -25,6 +25,7 @@ from service.config import ServiceSettings
 from service.db import make_engine, session_factory, upgrade
 from service.errors import install_handlers
 from service.jobs import JobRunner, recover_unfinished
+from service.web import site
 
 ROUTERS = (
     auth.router,
@@ -66,9 +67,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
-    install_handlers(app)
+    install_handlers(app, html=site.html_error)
     for router in ROUTERS:
         app.include_router(router)
+    site.install(app)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:

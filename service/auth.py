@@ -19,6 +19,12 @@ from service.db import utcnow
 from service.models import ApiToken, User
 
 ROLES = ("admin", "matcher", "organiser", "analyst")
+# Who may do what, for the API and the pages alike (the README's roles table).
+STAFF = frozenset({"admin", "matcher"})
+PEOPLE_READERS = frozenset({"admin", "matcher", "organiser"})
+ROUND_READERS = frozenset(ROLES)
+REPORT_READERS = frozenset({"admin", "matcher", "analyst"})
+ADMINS = frozenset({"admin"})
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _hasher = PasswordHasher()
 

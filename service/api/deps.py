@@ -9,7 +9,14 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from service.auth import user_for_token
+from service.auth import (
+    ADMINS,
+    PEOPLE_READERS,
+    REPORT_READERS,
+    ROUND_READERS,
+    STAFF,
+    user_for_token,
+)
 from service.config import ServiceSettings
 from service.models import User
 
@@ -48,22 +55,23 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def allow(*roles: str) -> Callable[[User], User]:
+def role_refusal(role: str, allowed: frozenset[str]) -> str:
+    return f"the {role} role may not do this (allowed: {', '.join(sorted(allowed))})"
+
+
+def allow(roles: frozenset[str]) -> Callable[[User], User]:
     """A dependency that lets only ``roles`` through (403 for the others)."""
 
     def check(user: CurrentUser) -> User:
         if user.role not in roles:
-            raise HTTPException(
-                403, f"the {user.role} role may not do this (allowed: {', '.join(roles)})"
-            )
+            raise HTTPException(403, role_refusal(user.role, roles))
         return user
 
     return check
 
 
-# Who may do what; the README's table mirrors these.
-Staff = Annotated[User, Depends(allow("admin", "matcher"))]
-PeopleReaders = Annotated[User, Depends(allow("admin", "matcher", "organiser"))]
-RoundReaders = Annotated[User, Depends(allow("admin", "matcher", "organiser", "analyst"))]
-ReportReaders = Annotated[User, Depends(allow("admin", "matcher", "analyst"))]
-Admin = Annotated[User, Depends(allow("admin"))]
+Staff = Annotated[User, Depends(allow(STAFF))]
+PeopleReaders = Annotated[User, Depends(allow(PEOPLE_READERS))]
+RoundReaders = Annotated[User, Depends(allow(ROUND_READERS))]
+ReportReaders = Annotated[User, Depends(allow(REPORT_READERS))]
+Admin = Annotated[User, Depends(allow(ADMINS))]

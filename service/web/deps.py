@@ -1,0 +1,95 @@
+"""What every page needs: the signed-in viewer, role checks, CSRF checks, rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from service.api.deps import DB, role_refusal
+from service.auth import PEOPLE_READERS, REPORT_READERS, ROUND_READERS, STAFF
+from service.errors import ServiceError
+from service.models import User, WebSession
+from service.web import sessions
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+class SignInRequired(Exception):
+    """No valid session: the page sends the browser to the sign-in form."""
+
+    def __init__(self, next_path: str):
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user: User
+    web: WebSession
+
+    @property
+    def named(self) -> bool:
+        """Analysts see pseudonymised pages: ids, never names."""
+        return self.user.role != "analyst"
+
+    def may(self, roles: frozenset[str]) -> bool:
+        return self.user.role in roles
+
+    def require(self, roles: frozenset[str]) -> None:
+        if not self.may(roles):
+            raise Forbidden(role_refusal(self.user.role, roles))
+
+    def check_form(self, csrf_token: str | None) -> None:
+        if not sessions.same_token(self.web.csrf_token, csrf_token):
+            raise Forbidden("this form has expired or did not come from this site: reload the page")
+
+    @property
+    def nav(self) -> list[tuple[str, str]]:
+        links = [
+            ("Import", "/import", STAFF),
+            ("Rounds", "/rounds", ROUND_READERS),
+            ("Register", "/register", PEOPLE_READERS),
+            ("Matches", "/matches", REPORT_READERS),
+            ("Reports", "/reports", REPORT_READERS),
+        ]
+        return [(name, href) for name, href, roles in links if self.may(roles)]
+
+
+def current_viewer(request: Request, db: DB) -> Viewer:
+    found = sessions.find(db, request.cookies.get(sessions.COOKIE))
+    if found is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(target)
+    return Viewer(*found)
+
+
+CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
+
+
+def render(
+    request: Request,
+    template: str,
+    viewer: Viewer | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        template,
+        {"viewer": viewer, "csrf": viewer.web.csrf_token if viewer else "", **context},
+        status_code=status_code,
+    )
+
+
+def login_url(next_path: str) -> str:
+    return "/login" + (f"?next={quote(next_path)}" if next_path not in ("", "/") else "")

@@ -1,0 +1,193 @@
+"""Rounds: start one, watch it run, read and filter proposals, pin or forbid, approve, download."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from service import rounds
+from service.api.deps import DB, Settings
+from service.auth import ROUND_READERS, STAFF
+from service.downloads import MEDIA_TYPES, pairs_file
+from service.errors import NotFound
+from service.jobs import JobRunner, job_view
+from service.models import Job
+from service.people import mentee_summaries, mentor_summaries
+from service.web.deps import CurrentViewer, render
+
+router = APIRouter(include_in_schema=False)
+NOTICES = {
+    "pinned": "Pair pinned: the next run must make it. Run matching again to see the effect.",
+    "forbidden": "Pair forbidden: the next run will not make it. Run matching again.",
+    "removed": "Removed. Run matching again to see the effect.",
+    "approved": "Approved: the proposals are now confirmed matches.",
+    "started": "Matching started.",
+}
+Csrf = Annotated[str, Form(max_length=128)]
+
+
+@router.get("/rounds")
+def list_rounds(request: Request, db: DB, viewer: CurrentViewer, settings: Settings) -> Response:
+    viewer.require(ROUND_READERS)
+    return render(
+        request,
+        "rounds.html",
+        viewer,
+        rounds=[rounds.round_view(r) for r in rounds.all_rounds(db)],
+        can_run=viewer.may(STAFF),
+        default_name=f"Round {date.today().isoformat()}",
+        default_time_limit=int(settings.default_time_limit),
+    )
+
+
+@router.post("/rounds")
+def start_round(
+    request: Request,
+    db: DB,
+    viewer: CurrentViewer,
+    csrf_token: Csrf = "",
+    name: Annotated[str, Form(min_length=1, max_length=255)] = "Round",
+    time_limit: Annotated[float, Form(gt=0, le=3600)] = 30.0,
+) -> Response:
+    """Create a round over everyone waiting and start matching it at once."""
+    viewer.require(STAFF)
+    viewer.check_form(csrf_token)
+    round_ = rounds.create_round(db, viewer.user, name, {}, time_limit, None)
+    db.commit()
+    _start(request, db, viewer, round_.id)
+    return RedirectResponse(f"/rounds/{round_.id}?notice=started", status_code=303)
+
+
+def _start(request: Request, db: DB, viewer: CurrentViewer, round_id: int) -> None:
+    runner: JobRunner = request.app.state.jobs
+    job = rounds.start_run(db, viewer.user, round_id, runner)
+    db.commit()
+    work, tidy = rounds.run_job(request.app.state.sessions, round_id, job.id)
+    runner.submit(job.id, work, tidy)
+
+
+@router.get("/rounds/{round_id}")
+def show_round(
+    request: Request,
+    round_id: int,
+    db: DB,
+    viewer: CurrentViewer,
+    cohort: str = "",
+    mentor: str = "",
+    q: str = "",
+    notice: str = "",
+) -> Response:
+    viewer.require(ROUND_READERS)
+    round_ = rounds.get_round(db, round_id)
+    proposals = rounds.proposals(db, round_id, named=viewer.named)
+    shown = [p for p in proposals if _keep(p, cohort, mentor, q)]
+    last_job = db.scalar(
+        select(Job).where(Job.round_id == round_id).order_by(Job.created_at.desc()).limit(1)
+    )
+    editable = viewer.may(STAFF) and round_.status != "approved"
+    return render(
+        request,
+        "round.html",
+        viewer,
+        round=rounds.round_view(round_),
+        job=job_view(last_job) if last_job else None,
+        running=round_.active_job is not None,
+        proposals=shown,
+        total=len(proposals),
+        cohorts=sorted({p["cohort"] for p in proposals}),
+        mentors=sorted({p["mentor_id"] for p in proposals}),
+        filters={"cohort": cohort, "mentor": mentor, "q": q},
+        unmatched=rounds.unmatched(db, round_, named=viewer.named),
+        pairs=[rounds.pair_view(p) for p in rounds.round_pairs(db, round_id)],
+        editable=editable,
+        can_approve=editable and round_.status == "proposed" and round_.active_job is None,
+        choices=_choices(db) if editable else None,
+        notice=NOTICES.get(notice, ""),
+    )
+
+
+def _keep(proposal: dict[str, Any], cohort: str, mentor: str, q: str) -> bool:
+    if cohort and proposal["cohort"] != cohort:
+        return False
+    if mentor and proposal["mentor_id"] != mentor:
+        return False
+    if q:
+        text = " ".join(str(v) for v in proposal.values()).lower()
+        return q.strip().lower() in text
+    return True
+
+
+def _choices(db: DB) -> dict[str, list[tuple[str, str]]]:
+    """Who can be pinned or forbidden: every mentor, and every mentee without a match."""
+    return {
+        "mentors": [(m["mentor_id"], m["name"]) for m in mentor_summaries(db)],
+        "mentees": [(m["mentee_id"], m["name"]) for m in mentee_summaries(db) if not m["matched"]],
+    }
+
+
+@router.post("/rounds/{round_id}/run")
+def run_again(
+    request: Request, round_id: int, db: DB, viewer: CurrentViewer, csrf_token: Csrf = ""
+) -> Response:
+    viewer.require(STAFF)
+    viewer.check_form(csrf_token)
+    _start(request, db, viewer, round_id)
+    return RedirectResponse(f"/rounds/{round_id}?notice=started", status_code=303)
+
+
+@router.post("/rounds/{round_id}/pairs")
+def add_pair(
+    round_id: int,
+    db: DB,
+    viewer: CurrentViewer,
+    csrf_token: Csrf = "",
+    kind: Annotated[str, Form(pattern="^(pin|forbid)$")] = "pin",
+    mentor_id: Annotated[str, Form(min_length=1, max_length=64)] = "",
+    mentee_id: Annotated[str, Form(min_length=1, max_length=64)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    viewer.require(STAFF)
+    viewer.check_form(csrf_token)
+    rounds.add_pair(db, viewer.user, round_id, kind, mentor_id, mentee_id, reason)
+    db.commit()
+    notice = "pinned" if kind == "pin" else "forbidden"
+    return RedirectResponse(f"/rounds/{round_id}?notice={notice}", status_code=303)
+
+
+@router.post("/rounds/{round_id}/pairs/{pair_id}/delete")
+def remove_pair(
+    round_id: int, pair_id: int, db: DB, viewer: CurrentViewer, csrf_token: Csrf = ""
+) -> Response:
+    viewer.require(STAFF)
+    viewer.check_form(csrf_token)
+    rounds.remove_pair(db, viewer.user, round_id, pair_id)
+    db.commit()
+    return RedirectResponse(f"/rounds/{round_id}?notice=removed", status_code=303)
+
+
+@router.post("/rounds/{round_id}/approve")
+def approve(round_id: int, db: DB, viewer: CurrentViewer, csrf_token: Csrf = "") -> Response:
+    viewer.require(STAFF)
+    viewer.check_form(csrf_token)
+    rounds.approve(db, viewer.user, round_id)
+    db.commit()
+    return RedirectResponse(f"/rounds/{round_id}?notice=approved", status_code=303)
+
+
+@router.get("/rounds/{round_id}/pairs.{kind}")
+def download(round_id: int, kind: str, db: DB, viewer: CurrentViewer) -> Response:
+    """The proposals as a spreadsheet; analysts get ids without names."""
+    viewer.require(ROUND_READERS)
+    if kind not in MEDIA_TYPES:
+        raise NotFound(f"no download of kind {kind!r}: choose csv or xlsx")
+    rounds.get_round(db, round_id)
+    rows = rounds.proposals(db, round_id, named=viewer.named)
+    return Response(
+        pairs_file(rows, kind, named=viewer.named),
+        media_type=MEDIA_TYPES[kind],
+        headers={"Content-Disposition": f'attachment; filename="round-{round_id}-pairs.{kind}"'},
+    )
