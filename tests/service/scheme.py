@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -45,3 +46,27 @@ def run_round(client: TestClient, round_id: int, headers: dict[str, str]) -> dic
     answer = client.post(f"/api/rounds/{round_id}/run", headers=headers)
     assert answer.status_code == 202, answer.text
     return wait_for_job(client, answer.json()["job_id"], headers)
+
+
+def form_token(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no form with a csrf_token"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, user: str, password: str, next_path: str = "/rounds") -> str:
+    """Sign in through the real form; returns the CSRF token of the signed-in session."""
+    page = client.get(f"/login?next={next_path}")
+    answer = client.post(
+        "/login",
+        data={
+            "username": user,
+            "password": password,
+            "csrf_token": form_token(page.text),
+            "next": next_path,
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return form_token(client.get("/rounds").text)
