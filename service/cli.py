@@ -136,7 +136,9 @@ def load_demo(settings: ServiceSettings, host: str, port: int) -> None:
     print(
         f"""
 Demo scheme ready in {settings.database_url} (the shipped LMC sample: 30 mentors, 200 mentees).
-Sign in:   user {DEMO_USER}   password {password}
+Open {url} in a browser and sign in:
+  Username: {DEMO_USER}
+  Password: {password}
 API token: {token}
 Try:
   curl {url}/api/mentors -H 'Authorization: Bearer {token}'
