@@ -1,4 +1,5 @@
-"""The `matcher` command: match, validate, generate, demo, users, serve.
+"""The `matcher` command: match, validate, generate, demo, speed-meeting, preferences, users,
+serve.
 
 Exit codes: 0 success; 1 the rules cannot all hold (or validate found clashes); 2 bad input.
 """
@@ -96,6 +97,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--time-limit", type=float, default=30.0, metavar="S")
 
+    speed = commands.add_parser(
+        "speed-meeting",
+        help="plan a speed-meeting rotation",
+        description="Mentors stay at tables, mentees rotate. Writes schedule.csv, breaks.csv "
+        "and sheets.html (print-ready: one page per table and per person).",
+    )
+    speed.add_argument("mentors", type=Path, help="mentors attending (.csv or .xlsx)")
+    speed.add_argument("mentees", type=Path, help="mentees attending (.csv or .xlsx)")
+    speed.add_argument("--rounds", type=int, required=True, help="number of rounds")
+    speed.add_argument("--minutes", type=int, default=10, help="minutes a round (default 10)")
+    speed.add_argument("--start", default="18:30", help="start time HH:MM (default 18:30)")
+    speed.add_argument(
+        "--per-table", type=int, default=1, help="mentees at a table at once, 1 to 3 (default 1)"
+    )
+    speed.add_argument("--exclusions", type=Path, help="pairs who must not meet")
+    speed.add_argument("--settings", type=Path, help="settings TOML (rules and weights)")
+    speed.add_argument("--out", type=Path, required=True, help="folder for the three files")
+
+    preferences = commands.add_parser(
+        "preferences", help="feed speed-meeting choices into the people files"
+    )
+    preference_commands = preferences.add_subparsers(
+        dest="preferences_command", required=True, metavar="ACTION"
+    )
+    choices = preference_commands.add_parser(
+        "import",
+        help="write choices into preferred_mentors / preferred_mentees",
+        description="Read person_id, choice_1, choice_2, ... and write them, in order, into the "
+        "choosing side's people file (in place, all or nothing): mentees' choices into "
+        "preferred_mentors, mentors' into preferred_mentees. The next `matcher match` rewards "
+        "higher and mutual choices.",
+    )
+    choices.add_argument("choices", type=Path, help="the choices file (.csv or .xlsx)")
+    choices.add_argument("--side", required=True, choices=("mentee", "mentor"), help="who chose")
+    choices.add_argument("--mentors", type=Path, required=True, help="the mentors file")
+    choices.add_argument("--mentees", type=Path, required=True, help="the mentees file")
+
     from service.cli import add_commands
 
     add_commands(commands)
@@ -157,6 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_generate(args.mentors, args.mentees, args.seed, args.out)
         if args.command == "demo":
             return run_demo(args.out, args.time_limit)
+        if args.command == "speed-meeting":
+            return run_speed_meeting(args)
+        if args.command == "preferences":
+            return run_preferences(args)
         if args.command in ("users", "serve"):
             from service.cli import run
 
@@ -166,6 +208,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err("Nothing was written. Correct the files and run again.")
         return EXIT_BAD_INPUT
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def run_speed_meeting(args: argparse.Namespace) -> int:
+    from matcher.event_sheets import write_event
+    from solver.speed_meeting import MAX_PER_TABLE, schedule
+
+    for bad, message in (
+        (args.rounds < 1, "--rounds must be at least 1"),
+        (args.minutes < 1, "--minutes must be at least 1"),
+        (not 1 <= args.per_table <= MAX_PER_TABLE, f"--per-table must be 1 to {MAX_PER_TABLE}"),
+    ):
+        if bad:
+            _err(message)
+            return EXIT_BAD_INPUT
+    settings = Settings.from_toml(args.settings) if args.settings else Settings()
+    problem = load_problem(args.mentors, args.mentees, args.exclusions, settings=settings)
+    try:
+        plan = schedule(
+            problem,
+            rounds=args.rounds,
+            minutes=args.minutes,
+            start=args.start,
+            per_table=args.per_table,
+        )
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    written = write_event(problem, plan, args.out)
+    stats = plan.stats
+    print(
+        f"{stats['meetings']} meetings over {args.rounds} rounds at {len(plan.tables)} tables "
+        f"({100 * stats['share_of_seats']:.0f}% of the {plan.seats_bound} seats; "
+        f"{100 * stats['share_of_degree_bound']:.0f}% of what the rules allow); each mentee meets "
+        f"{stats['min_meetings_per_mentee']} to {stats['max_meetings_per_mentee']} mentors"
+    )
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def run_preferences(args: argparse.Namespace) -> int:
+    from matcher.preferences import import_choices
+
+    target, people, changed = import_choices(args.choices, args.side, args.mentors, args.mentees)
+    column = "preferred_mentors" if args.side == "mentee" else "preferred_mentees"
+    print(f"{people} {args.side}s' choices read; {column} changed for {changed}; wrote {target}")
+    return EXIT_OK
 
 
 def run_validate(problem: ProblemData) -> int:
