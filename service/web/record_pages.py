@@ -1,7 +1,172 @@
-"""Placeholder: register, matches and reports pages to come."""
+"""The mentor register, the matches and their lifecycle, and the reports (figures, ledger)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from service import finance, matches, monitoring
+from service.api.deps import DB, Settings
+from service.api.reports import YEARS
+from service.auth import PEOPLE_READERS, REPORT_READERS, STAFF
+from service.people import mentor_summaries
+from service.web.chart import BarChart, bar_chart
+from service.web.deps import CurrentViewer, render
 
 router = APIRouter(include_in_schema=False)
+NOTICES = {
+    "registered": "Match {match} registered: its first meeting was held.",
+    "ended": "Match {match} ended.",
+}
+Csrf = Annotated[str, Form(max_length=128)]
+
+
+def gbp(amount: float) -> str:
+    return f"£{amount:,.2f}"
+
+
+@router.get("/register")
+def register(
+    request: Request,
+    db: DB,
+    viewer: CurrentViewer,
+    focus: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """Every mentor with their focus areas and free places; optionally one focus area's."""
+    viewer.require(PEOPLE_READERS)
+    mentors = mentor_summaries(db)
+    shown = [m for m in mentors if not focus or focus in m["focus_areas"]]
+    return render(
+        request,
+        "register.html",
+        viewer,
+        mentors=shown,
+        total=len(mentors),
+        remaining=sum(m["remaining_capacity"] for m in shown),
+        areas=sorted({area for m in mentors for area in m["focus_areas"]}),
+        focus=focus,
+    )
+
+
+@router.get("/matches")
+def list_matches(
+    request: Request,
+    db: DB,
+    viewer: CurrentViewer,
+    status: Literal["", "confirmed", "registered", "ended"] = "",
+    notice: str = "",
+    match: int = 0,
+) -> Response:
+    """Matches, optionally of one status; staff move them on from here."""
+    viewer.require(REPORT_READERS)
+    found = matches.list_matches(db, status=status or None)
+    return render(
+        request,
+        "matches.html",
+        viewer,
+        matches=matches.match_views(db, found, named=viewer.named),
+        statuses=matches.STATUSES,
+        status=status,
+        next_steps=matches.NEXT,
+        can_change=viewer.may(STAFF),
+        notice=NOTICES[notice].format(match=match) if notice in NOTICES else "",
+    )
+
+
+@router.post("/matches/{match_id}/status")
+def change_status(
+    match_id: int,
+    db: DB,
+    viewer: CurrentViewer,
+    status: Annotated[Literal["registered", "ended"], Form()],
+    csrf_token: Csrf = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Register a confirmed match or end one; a wrong step is 409, an end without reason 422."""
+    viewer.require(STAFF)
+    viewer.check_form(csrf_token)
+    matches.change_status(db, viewer.user, match_id, status, reason or None)
+    db.commit()
+    return RedirectResponse(f"/matches?notice={status}&match={match_id}", status_code=303)
+
+
+@router.get("/reports")
+def reports(
+    request: Request,
+    db: DB,
+    viewer: CurrentViewer,
+    settings: Settings,
+    year: Annotated[int | None, Query(ge=YEARS[0], le=YEARS[1])] = None,
+) -> Response:
+    """Today's monitoring figures, and the ledger of one financial year (default: this one)."""
+    viewer.require(REPORT_READERS)
+    tariff = finance.Tariff.from_settings(settings)
+    today = date.today()
+    fy = (
+        finance.FinancialYear(year, tariff.year_start_month)
+        if year is not None
+        else finance.FinancialYear.containing(today, tariff.year_start_month)
+    )
+    ledger = finance.year_ledger(db, fy, tariff)
+    figures = monitoring.monitoring(db, tariff, today)
+    return render(
+        request,
+        "reports.html",
+        viewer,
+        today=today.isoformat(),
+        monitoring=figures,
+        figures=_figures(figures),
+        year=fy,
+        years=YEARS,
+        ledger=[_line(line) for line in ledger.months],
+        total=gbp(ledger.total_gbp),
+        tariff=tariff,
+        rate=gbp(tariff.rate_gbp),
+        chart=_chart(ledger),
+        chart_desc=_chart_desc(ledger),
+    )
+
+
+def _figures(m: monitoring.Monitoring) -> list[tuple[str, str]]:
+    mean = m.mean_clinical_sessions
+    return [
+        ("Mentors trained", str(m.mentors_trained)),
+        ("Registered matches", str(m.registered_matches)),
+        ("Mean clinical sessions a week", "not stated" if mean is None else f"{mean:g}"),
+        ("Spend to date", gbp(m.spend_to_date)),
+        ("Profiled spend", gbp(m.profiled_spend)),
+    ]
+
+
+def _line(line: finance.MonthLine) -> dict[str, Any]:
+    return {
+        "month": line.month.strftime("%B %Y"),
+        "mentoring": line.mentoring_sessions,
+        "training": line.training_sessions,
+        "unpaid": line.unpaid_sessions,
+        "amount": gbp(line.amount_gbp),
+        "cumulative": gbp(line.cumulative_gbp),
+    }
+
+
+def _chart(ledger: finance.Ledger) -> BarChart:
+    return bar_chart(
+        [
+            (line.month.strftime("%b"), line.amount_gbp, gbp(line.amount_gbp))
+            for line in ledger.months
+        ]
+    )
+
+
+def _chart_desc(ledger: finance.Ledger) -> str:
+    """The chart in words, for people who cannot see it."""
+    highest = max(ledger.months, key=lambda line: line.amount_gbp)
+    if highest.amount_gbp == 0:
+        return f"Nothing was paid in {ledger.year.label}."
+    return (
+        f"The highest month is {highest.month.strftime('%B %Y')} at {gbp(highest.amount_gbp)}; "
+        f"the year's total is {gbp(ledger.total_gbp)}. The table gives every month."
+    )
