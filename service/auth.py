@@ -25,6 +25,8 @@ PEOPLE_READERS = frozenset({"admin", "matcher", "organiser"})
 ROUND_READERS = frozenset(ROLES)
 REPORT_READERS = frozenset({"admin", "matcher", "analyst"})
 ADMINS = frozenset({"admin"})
+ORGANISERS = frozenset({"admin", "organiser"})
+EVENT_READERS = frozenset({"admin", "organiser", "matcher"})
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _hasher = PasswordHasher()
 

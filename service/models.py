@@ -234,6 +234,57 @@ class MentoringSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class Event(Base):
+    """A speed-meeting event: who came, the rotation, and afterwards who chose whom."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    held_on: Mapped[date] = mapped_column(Date)
+    start: Mapped[str] = mapped_column(String(5))  # HH:MM
+    rounds: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column(Integer)
+    per_table: Mapped[int] = mapped_column(Integer)
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class EventAttendee(Base):
+    __tablename__ = "event_attendees"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    side: Mapped[str] = mapped_column(String(8))  # mentor | mentee
+    person_id: Mapped[str] = mapped_column(ID)
+    table: Mapped[int | None] = mapped_column(Integer)  # mentors' table numbers
+    __table_args__ = (UniqueConstraint("event_id", "side", "person_id"),)
+
+
+class EventMeeting(Base):
+    __tablename__ = "event_meetings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    table: Mapped[int] = mapped_column(Integer)
+    mentor_id: Mapped[str] = mapped_column(ID)
+    mentee_id: Mapped[str] = mapped_column(ID)
+    score: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (UniqueConstraint("event_id", "mentor_id", "mentee_id"),)
+
+
+class EventChoice(Base):
+    """One ranked choice made after an event (rank 1 is the first choice)."""
+
+    __tablename__ = "event_choices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    side: Mapped[str] = mapped_column(String(8))  # who chose: mentor | mentee
+    person_id: Mapped[str] = mapped_column(ID)
+    rank: Mapped[int] = mapped_column(Integer)
+    choice_id: Mapped[str] = mapped_column(ID)
+    __table_args__ = (UniqueConstraint("event_id", "side", "person_id", "rank"),)
+
+
 class Application(Base):
     """A GP's application to be a mentor, with the guidance's eligibility checks."""
 

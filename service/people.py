@@ -192,3 +192,31 @@ def history(session: Session, kind: str, person_id: str) -> list[dict[str, Any]]
         {"version": v.version, "at": v.at.isoformat(), "import_id": v.import_id, "record": v.record}
         for v in session.scalars(query)
     ]
+
+
+def set_cells(
+    session: Session, kind: str, changes: dict[str, dict[str, str]], import_id: int | None = None
+) -> int:
+    """Change cells of stored people (a new version each); returns how many changed."""
+    spec = _KINDS[kind]
+    column = getattr(spec.model, spec.id_column)
+    changed = 0
+    now = utcnow()
+    for person in session.scalars(select(spec.model).where(column.in_(list(changes)))):
+        person_id = getattr(person, spec.id_column)
+        record = {**person.record, **changes[person_id]}
+        if record == person.record:
+            continue
+        person.record = record
+        person.version += 1
+        person.updated_at = now
+        session.add(
+            spec.version_model(  # type: ignore[call-arg]
+                **{spec.id_column: person_id},
+                version=person.version,
+                record=record,
+                import_id=import_id,
+            )
+        )
+        changed += 1
+    return changed

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from service.auth import (
     ADMINS,
+    EVENT_READERS,
+    ORGANISERS,
     PEOPLE_READERS,
     REPORT_READERS,
     ROUND_READERS,
@@ -75,3 +77,5 @@ PeopleReaders = Annotated[User, Depends(allow(PEOPLE_READERS))]
 RoundReaders = Annotated[User, Depends(allow(ROUND_READERS))]
 ReportReaders = Annotated[User, Depends(allow(REPORT_READERS))]
 Admin = Annotated[User, Depends(allow(ADMINS))]
+Organisers = Annotated[User, Depends(allow(ORGANISERS))]
+EventReaders = Annotated[User, Depends(allow(EVENT_READERS))]

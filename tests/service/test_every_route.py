@@ -37,6 +37,8 @@ def test_openapi_and_health_are_open(client: TestClient) -> None:
 
 
 STAFF = {"admin", "matcher"}
+ORGANISERS = {"admin", "organiser"}
+EVENT_READERS = {"admin", "organiser", "matcher"}
 ADMIN = {"admin"}
 PEOPLE = {"admin", "matcher", "organiser"}
 REPORTS = {"admin", "matcher", "analyst"}
@@ -79,6 +81,13 @@ ALLOWED = {
     ("GET", "/api/reports/monitoring"): REPORTS,
     ("GET", "/api/reports/finance"): REPORTS,
     ("GET", "/api/audit"): ADMIN,
+    ("POST", "/api/events"): ORGANISERS,
+    ("GET", "/api/events"): EVENT_READERS,
+    ("GET", "/api/events/{event_id}"): EVENT_READERS,
+    ("GET", "/api/events/{event_id}/schedule"): EVENT_READERS,
+    ("GET", "/api/events/{event_id}/sheets"): EVENT_READERS,
+    ("POST", "/api/events/{event_id}/choices"): ORGANISERS,
+    ("GET", "/api/events/{event_id}/choices"): EVENT_READERS,
 }
 
 
