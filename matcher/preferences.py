@@ -19,7 +19,20 @@ from matcher.spreadsheet import Table, read_table, write_csv, write_xlsx
 
 SIDES = ("mentee", "mentor")
 _CHOICE = re.compile(r"^choice_(\d+)$")
-_NEGATIVE = re.compile(r"^-\d+(\.\d+)?$")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+# The people files' number columns (SPEC section 3): written back as numbers, not text.
+NUMBER_COLUMNS = frozenset(
+    {
+        "capacity_max",
+        "capacity_min",
+        "current_mentees",
+        "latitude",
+        "longitude",
+        "years_post_cct",
+        "clinical_sessions_per_week",
+        "max_distance_km",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -134,7 +147,7 @@ def import_choices(
     table, changed = apply_choices(target, side, choices)
     # The rewritten file must still read cleanly before it replaces the old one.
     (parse_mentees if side == "mentee" else parse_mentors)(table)
-    rows = [{k: _number_or_text(v) for k, v in values.items()} for _n, values in table.rows]
+    rows = [{k: _typed(k, v) for k, v in values.items()} for _n, values in table.rows]
     if target.suffix.lower() == ".xlsx":
         write_xlsx(target, table.header, rows)
     else:
@@ -142,7 +155,9 @@ def import_choices(
     return target, len(choices), changed
 
 
-def _number_or_text(cell: str) -> str | float:
-    """Negative numbers (longitudes west of Greenwich) go back as numbers, not as text that
-    the formula guard would prefix with an apostrophe."""
-    return float(cell) if _NEGATIVE.match(cell) else cell
+def _typed(column: str, cell: str) -> str | int | float:
+    """Number columns go back as numbers: a spreadsheet sums and sorts them, and negative
+    longitudes are not mistaken for formulas by the export guard."""
+    if column in NUMBER_COLUMNS and _NUMBER.match(cell):
+        return float(cell) if "." in cell else int(cell)
+    return cell

@@ -1,0 +1,281 @@
+"""A whole round in a real browser: sign in, import the LMC sample, run matching, approve,
+download the pairs; every page checked for overflow on a phone, controls without an
+accessible name, and console errors; an analyst sees ids, never names."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import openpyxl
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
+
+from datasets.generator import sample_dir
+
+if TYPE_CHECKING:
+    from conftest import Service
+
+WIDE = ViewportSize(width=1280, height=800)
+PHONE = ViewportSize(width=390, height=844)
+SAMPLE = sample_dir("lmc")
+SOLVE_TIMEOUT_MS = 90_000
+INTERACTIVE = {"A", "BUTTON", "INPUT", "SELECT", "TEXTAREA"}
+FIELDS = {"INPUT", "SELECT", "TEXTAREA"}
+BUTTON_INPUTS = {"button", "submit", "reset", "image"}
+# Elements wider than the window that are not inside a scrolling table: the culprits of a
+# horizontal overflow, named for the failure message.
+WIDE_ELEMENTS_JS = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5
+               && !e.closest('.table-wrap'))
+  .slice(0, 3)
+  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+            + (e.className ? '.' + String(e.className).split(' ').join('.') : ''))"""
+
+Pair = tuple[str, str]
+
+
+def test_a_round_in_the_browser(
+    browser: Browser, service: Service, screenshots: Path | None, tmp_path: Path
+) -> None:
+    errors: list[str] = []
+    findings: list[str] = []
+    context = _context(browser, errors)
+    page = context.new_page()
+
+    # Sign in: the home page sends a stranger to the form.
+    page.goto(f"{service.url}/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    _review(page, "sign-in", findings, screenshots)
+    _sign_in(page, service, "officer")
+    expect(page).to_have_url(f"{service.url}/rounds")
+
+    # Import the sample: 30 mentors and 200 mentees, all new.
+    _nav(page, "Import").click()
+    expect(page.get_by_role("heading", name="Import", level=1)).to_be_visible()
+    page.get_by_label("Mentors file").set_input_files(SAMPLE / "mentors.csv")
+    page.get_by_label("Mentees file").set_input_files(SAMPLE / "mentees.csv")
+    page.get_by_role("button", name="Import", exact=True).click()
+    imported = page.locator("section", has=page.get_by_role("heading", name="Imported"))
+    rows = imported.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    for row, kind in zip(rows.all(), ("mentors", "mentees"), strict=True):
+        count = str(len(_sample_rows(kind)))
+        expect(row.locator("td")).to_have_text([f"{kind}.csv ({kind})", count, count, "0", "0"])
+    _review(page, "import", findings, screenshots)
+
+    # Run matching: the round page refreshes itself until the proposals are in.
+    _nav(page, "Rounds").click()
+    _review(page, "rounds", findings, None)
+    page.get_by_label("Time limit (seconds)").fill("20")
+    page.get_by_role("button", name="Run matching").click()
+    expect(page).to_have_url(re.compile(r"/rounds/\d+\?notice=started$"))
+    round_id = int(re.findall(r"/rounds/(\d+)", page.url)[0])
+    expect(page.get_by_role("heading", name=re.compile(r"^Proposed pairs"))).to_be_visible(
+        timeout=SOLVE_TIMEOUT_MS
+    )
+    with service.api("officer") as api:
+        proposals = api.get(f"/api/rounds/{round_id}/proposals").json()
+    assert len(proposals) > 100
+    expect(_proposal_rows(page)).to_have_count(len(proposals))
+    expected = Counter((p["mentor_id"], p["mentee_id"]) for p in proposals)
+    assert _names_shown(page), "a matcher sees names: else the analyst's check below proves nothing"
+    _review(page, "round", findings, screenshots, phone_shot="round-phone")
+
+    # Approve, then download the pairs as CSV and as XLSX.
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Approved: the proposals are now confirmed matches."
+    )
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    csv_file = _download(page, "Download pairs (CSV)", tmp_path)
+    assert csv_file.name == f"round-{round_id}-pairs.csv"
+    assert Counter(_csv_pairs(csv_file)) == expected
+    xlsx_file = _download(page, "Download pairs (XLSX)", tmp_path)
+    assert xlsx_file.name == f"round-{round_id}-pairs.xlsx"
+    assert Counter(_xlsx_pairs(xlsx_file)) == expected
+
+    # Every other page of the main navigation, now that there are matches to show.
+    for name in ("Rounds", "Register", "Matches", "Reports"):
+        _open_from_nav(page, name)
+        _review(page, name.lower(), findings, screenshots)
+    context.close()
+
+    # An analyst reads the same round, and every page open to analysts, by ids only.
+    analyst = _context(browser, errors)
+    page = analyst.new_page()
+    page.goto(f"{service.url}/login")
+    _sign_in(page, service, "analyst")
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
+        ["Rounds", "Matches", "Reports"]
+    )
+    page.goto(f"{service.url}/rounds/{round_id}")
+    expect(_proposal_rows(page)).to_have_count(len(proposals))
+    assert _names_shown(page) == []
+    _review(page, "round (analyst)", findings, None)
+    for name in ("Rounds", "Matches", "Reports"):
+        _open_from_nav(page, name)
+        assert _names_shown(page) == [], name
+    analyst.close()
+
+    assert findings == []
+    assert errors == []
+
+
+# --- the browser -------------------------------------------------------------------------
+
+
+def _context(browser: Browser, errors: list[str]) -> BrowserContext:
+    """A fresh browser profile whose console errors and uncaught exceptions go to `errors`."""
+    context = browser.new_context(viewport=WIDE, accept_downloads=True)
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            where = message.page.url if message.page else "?"
+            errors.append(f"{where}: console error: {message.text} ({message.location})")
+
+    context.on("console", on_console)
+    context.on(
+        "weberror",
+        lambda error: errors.append(f"{error.page.url if error.page else '?'}: {error.error}"),
+    )
+    return context
+
+
+def _sign_in(page: Page, service: Service, user: str) -> None:
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(service.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def _nav(page: Page, name: str) -> Locator:
+    return page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True)
+
+
+def _open_from_nav(page: Page, name: str) -> None:
+    """Follow a link of the main navigation; the page must answer 200 and say where it is."""
+    with page.expect_navigation() as navigation:
+        _nav(page, name).click()
+    response = navigation.value
+    assert response is not None and response.status == 200, (
+        f"{name}: {response and response.status}"
+    )
+    expect(_nav(page, name)).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+
+def _proposal_rows(page: Page) -> Locator:
+    return page.locator("section", has=page.locator("#proposals-heading")).locator("tbody tr")
+
+
+def _download(page: Page, link: str, folder: Path) -> Path:
+    """Click a download link; the file is saved under the name the server gave it."""
+    with page.expect_download() as info:
+        page.get_by_role("link", name=link).click()
+    download = info.value
+    assert download.failure() is None
+    path = folder / download.suggested_filename
+    download.save_as(path)
+    return path
+
+
+# --- what every page must get right ------------------------------------------------------
+
+
+def _review(
+    page: Page,
+    name: str,
+    findings: list[str],
+    screenshots: Path | None,
+    phone_shot: str | None = None,
+) -> None:
+    """No horizontal overflow at desktop or phone width; every control named; screenshots."""
+    where = f"{name} ({urlsplit(page.url).path})"
+    for size in (PHONE, WIDE):
+        page.set_viewport_size(size)
+        width, window = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        if width > window:
+            culprits = ", ".join(page.evaluate(WIDE_ELEMENTS_JS))
+            findings.append(f"{where}: {width}px wide in a {window}px window ({culprits})")
+        if screenshots and phone_shot and size == PHONE:
+            page.screenshot(path=screenshots / f"{phone_shot}.png")
+    findings.extend(
+        f"{where}: {control} has no accessible name (label, aria-label or text)"
+        for control in _unnamed(page)
+    )
+    if screenshots:
+        page.screenshot(path=screenshots / f"{name}.png")
+
+
+def _unnamed(page: Page) -> list[str]:
+    """Links, buttons and form fields to which Chromium's accessibility tree gives no name.
+
+    A form field must be named by a label, aria-label(ledby) or title: a placeholder or the
+    browser's own "Choose File" do not count. Hidden inputs and elements left out of the tree
+    (not rendered) are not controls."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        document = cdp.send("DOM.getDocument", {"depth": -1})
+        tree = cdp.send("Accessibility.getFullAXTree")
+    finally:
+        cdp.detach()
+    nodes = {n["backendDOMNodeId"]: n for n in tree["nodes"] if "backendDOMNodeId" in n}
+    unnamed = []
+    for element in _elements(document["root"]):
+        attributes = element.get("attributes", [])
+        attrs = dict(zip(attributes[::2], attributes[1::2], strict=True))
+        tag = element["nodeName"]
+        if tag not in INTERACTIVE or attrs.get("type") == "hidden":
+            continue
+        node = nodes.get(element["backendNodeId"])
+        if node is None or node.get("ignored"):
+            continue
+        name = node.get("name", {})
+        used = [s for s in name.get("sources", []) if "value" in s and not s.get("superseded")]
+        field = tag in FIELDS and attrs.get("type") not in BUTTON_INPUTS
+        labelled = bool(used) and used[0]["type"] in ("relatedElement", "attribute")
+        if not str(name.get("value", "")).strip() or (field and not labelled):
+            shown = " ".join(f'{k}="{v}"' for k, v in attrs.items() if k in ("id", "name", "href"))
+            unnamed.append(f"<{tag.lower()} {shown}>".replace(" >", ">"))
+    return unnamed
+
+
+def _elements(node: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [node]
+    for child in node.get("children", []):
+        found.extend(_elements(child))
+    return found
+
+
+# --- the sample and the downloads --------------------------------------------------------
+
+
+def _sample_rows(kind: str) -> list[dict[str, str]]:
+    with (SAMPLE / f"{kind}.csv").open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _names_shown(page: Page) -> list[str]:
+    """Names of sample mentors and mentees anywhere in the page's markup."""
+    markup = html.unescape(page.content())
+    people = [r["name"] for kind in ("mentors", "mentees") for r in _sample_rows(kind)]
+    return [name for name in people if name in markup]
+
+
+def _csv_pairs(path: Path) -> list[Pair]:
+    rows = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))
+    return [(r["mentor_id"], r["mentee_id"]) for r in rows]
+
+
+def _xlsx_pairs(path: Path) -> list[Pair]:
+    sheet = openpyxl.load_workbook(path, read_only=True).active
+    assert sheet is not None
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    mentor, mentee = header.index("mentor_id"), header.index("mentee_id")
+    return [(str(r[mentor]), str(r[mentee])) for r in rows]
