@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from matcher.data import Mentee, Mentor, ProblemData
+from matcher.equity import shortfalls
 from matcher.scoring import pair_parts
 
 VIRTUAL, FACE_TO_FACE = "virtual", "face_to_face"
@@ -164,6 +165,7 @@ def violations(problem: ProblemData, pairs: Iterable[tuple[str, str]]) -> list[s
             out.append(
                 f"rule 2 (locks): locked pair {lock.mentor_id}-{lock.mentee_id} is not paired"
             )
+    out += [f"equity limit: {s}" for s in shortfalls(problem, {b for _, b in known})]
     return out
 
 

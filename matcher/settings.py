@@ -29,6 +29,15 @@ class RuleSettings:
     forbid_same_practice: bool = True
     forbid_same_pcn: bool = False
     default_max_distance_km: float = 30.0
+    # Equity: no group's match rate may fall more than this below the whole round's
+    # (1.0 switches it off). Groups are the values of these mentee columns with at least
+    # ``equity_min_group`` mentees; cohort is left out by default because fellows come first.
+    equity_max_gap: float = 1.0
+    equity_attributes: tuple[str, ...] = ("gender", "ethnicity", "img")
+    equity_min_group: int = 5
+
+
+EQUITY_ATTRIBUTES = ("gender", "ethnicity", "img", "cohort")
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,38 @@ class Settings:
                     "rules.default_max_distance_km",
                     str(self.rules.default_max_distance_km),
                     "must be positive",
+                )
+            )
+        rules = self.rules
+        if not 0.0 <= rules.equity_max_gap <= 1.0:
+            problems.append(
+                Problem(
+                    source,
+                    None,
+                    "rules.equity_max_gap",
+                    str(rules.equity_max_gap),
+                    "must be between 0 and 1 (a share of mentees; 1 switches it off)",
+                )
+            )
+        for attribute in rules.equity_attributes:
+            if attribute not in EQUITY_ATTRIBUTES:
+                problems.append(
+                    Problem(
+                        source,
+                        None,
+                        "rules.equity_attributes",
+                        attribute,
+                        f"unknown attribute (expected one of {', '.join(EQUITY_ATTRIBUTES)})",
+                    )
+                )
+        if rules.equity_min_group < 1:
+            problems.append(
+                Problem(
+                    source,
+                    None,
+                    "rules.equity_min_group",
+                    str(rules.equity_min_group),
+                    "must be at least 1",
                 )
             )
         w = self.weights

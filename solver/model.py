@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
+from matcher import equity
 from solver.flow import Fixing
 from solver.instance import Instance, positions_by
 
@@ -108,6 +109,19 @@ class MatchingModel:
             "quality": Linear(self.x, inst.score[candidates]),
         }
         self.levels["penalty"] = self._penalty(weights.balance, weights.mix, weights.churn)
+        if equity.active(inst.problem):
+            self._equity()
+
+    def _equity(self) -> None:
+        """No group's match rate more than the limit below the whole (``matcher.equity``)."""
+        problem = self.inst.problem
+        n = self.inst.n_mentees
+        for group in equity.groups(problem):
+            n_g = len(group.members)
+            member = np.zeros(n, dtype=bool)
+            member[list(group.members)] = True
+            coeffs = np.where(member[self.mentee], n - n_g, -n_g)
+            self._linear(self.x.tolist(), coeffs.tolist(), -equity.slack(problem, n_g), 2**40)
 
     # --- building blocks -------------------------------------------------------------------
     def _new_vars(self, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:

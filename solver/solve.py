@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from matcher import equity
 from matcher.data import ProblemData
 from solver.diagnose import diagnose, unmatched_reasons
 from solver.flow import relax
@@ -87,8 +88,9 @@ def solve(
         workers=workers,
         say=say,
     )
-    outcome = solve_on_face(round_)
-    if outcome is None:
+    # The flow knows nothing of the equity limit: with it, only CP-SAT keeps every rule.
+    outcome = None if equity.active(problem) else solve_on_face(round_)
+    if outcome is None and not equity.active(problem):
         say(
             "the bounds cannot all be met with mentors' minimums: branching on which mentors are used"
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from ortools.sat.python import cp_model
 
+from matcher.equity import shortfalls
 from solver.branch import branch_and_bound
 from solver.diagnose import explain_infeasible
 from solver.flow import Fixing, Relaxation, relax, warm_start
@@ -212,7 +213,10 @@ def solve_by_levels(r: Round) -> Outcome:
     model = MatchingModel(inst, candidates)
     say(f"model: {len(candidates)} candidate pairs of {len(inst.pairs)} allowed")
     values = model.complete(position)
-    feasible_start = keeps_bands(inst, candidates[position])
+    feasible_start = keeps_bands(inst, candidates[position]) and not shortfalls(
+        inst.problem,
+        {inst.problem.mentees[j].mentee_id for j in inst.pairs.mentee[candidates[position]]},
+    )
     levels: list[Level] = []
     earlier_proven = True
     for name in LEVEL_NAMES:

@@ -1,0 +1,82 @@
+"""The equity limit: no group's match rate may fall more than a set share below the whole."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from datasets.generator import generate
+from matcher import equity
+from matcher.checks import violations
+from matcher.data import ProblemData
+from matcher.errors import InputError
+from matcher.settings import Settings
+from solver.result import Result, Status
+from solver.solve import solve
+
+
+def with_gap(problem: ProblemData, gap: float) -> ProblemData:
+    rules = replace(problem.settings.rules, equity_max_gap=gap)
+    return replace(problem, settings=replace(problem.settings, rules=rules))
+
+
+def rate_gaps(problem: ProblemData, matched: set[str]) -> dict[tuple[str, str], float]:
+    n = len(problem.mentees)
+    overall = sum(e.mentee_id in matched for e in problem.mentees) / n
+    return {
+        (g.attribute, g.value): overall
+        - sum(problem.mentees[j].mentee_id in matched for j in g.members) / len(g.members)
+        for g in equity.groups(problem)
+    }
+
+
+def test_the_limit_closes_the_gap_at_a_price_in_the_lower_levels() -> None:
+    # Fewer places than mentees (supply 60%), so someone must wait.
+    problem = generate(30, 260, seed=3, supply_ratio=0.6)
+    free = solve(problem, time_limit=30)
+    matched = {p.mentee_id for p in free.pairs}
+    widest = max(rate_gaps(problem, matched).values())
+    assert widest > 0.03  # without the limit, one group does clearly worse
+    limited = with_gap(problem, 0.02)
+    # The independent check sees the unlimited answer break the limit ...
+    assert any(v.startswith("equity limit: ") for v in violations(limited, list(_pairs(free))))
+    fair = solve(limited, time_limit=30)
+    assert fair.status is Status.OPTIMAL
+    # ... and the limited answer keep every rule, with every group within 2 points.
+    assert violations(limited, list(_pairs(fair))) == []
+    assert max(rate_gaps(limited, {p.mentee_id for p in fair.pairs}).values()) <= 0.02 + 1e-9
+    # A constraint can only cost: lexicographically the limited levels are no better.
+    free_levels = [lv.value for lv in free.levels]
+    fair_levels = [lv.value for lv in fair.levels]
+    signs = [1, 1, 1, 1, -1]  # the penalty is minimised
+    assert [s * v for s, v in zip(signs, fair_levels, strict=True)] <= [
+        s * v for s, v in zip(signs, free_levels, strict=True)
+    ]
+
+
+def test_a_loose_limit_changes_nothing() -> None:
+    problem = generate(20, 120, seed=4, supply_ratio=0.7)
+    free = solve(problem, time_limit=30)
+    loose = solve(with_gap(problem, 0.99), time_limit=30)
+    assert [lv.value for lv in loose.levels] == [lv.value for lv in free.levels]
+
+
+def _pairs(result: Result) -> Iterator[tuple[str, str]]:
+    return ((p.mentor_id, p.mentee_id) for p in result.pairs)
+
+
+@pytest.mark.parametrize(
+    ("rules", "column", "message"),
+    [
+        ({"equity_max_gap": 1.5}, "rules.equity_max_gap", "must be between 0 and 1"),
+        ({"equity_attributes": ["shoe_size"]}, "rules.equity_attributes", "unknown attribute"),
+        ({"equity_min_group": 0}, "rules.equity_min_group", "must be at least 1"),
+    ],
+)
+def test_bad_equity_settings(rules: dict[str, object], column: str, message: str) -> None:
+    with pytest.raises(InputError) as error:
+        Settings.from_mapping({"rules": rules})
+    [problem] = error.value.problems
+    assert problem.column == column and problem.message.startswith(message)
