@@ -134,6 +134,35 @@ def build_parser() -> argparse.ArgumentParser:
     choices.add_argument("--mentors", type=Path, required=True, help="the mentors file")
     choices.add_argument("--mentees", type=Path, required=True, help="the mentees file")
 
+    bench = commands.add_parser(
+        "bench",
+        help="compare match quality of our matcher and the usual alternatives",
+        description="Run random, greedy, min_cost_flow, gale_shapley and cpsat (ours) on each "
+        "instance; check every answer against the rules; write metrics.csv, equity.csv, "
+        "report.md and plots into --out.",
+    )
+    bench.add_argument(
+        "--quick",
+        action="store_true",
+        help="the shipped samples and two small generated instances (a few minutes)",
+    )
+    bench.add_argument(
+        "--instances",
+        nargs="+",
+        metavar="NAME",
+        help="lmc, regional, national or gen-MxN-sS[-tight] (default: the full set)",
+    )
+    bench.add_argument("--methods", nargs="+", metavar="METHOD", help="default: all five")
+    bench.add_argument("--seed", type=int, default=0, help="seed of random and cpsat (default 0)")
+    bench.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds for cpsat per instance (default 30, or 20 with --quick)",
+    )
+    bench.add_argument("--out", type=Path, required=True, help="folder for the report")
+
     from service.cli import add_commands
 
     add_commands(commands)
@@ -199,6 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_speed_meeting(args)
         if args.command == "preferences":
             return run_preferences(args)
+        if args.command == "bench":
+            return run_bench(args)
         if args.command in ("users", "serve"):
             from service.cli import run
 
@@ -254,6 +285,30 @@ def run_preferences(args: argparse.Namespace) -> int:
     target, people, changed = import_choices(args.choices, args.side, args.mentors, args.mentees)
     column = "preferred_mentors" if args.side == "mentee" else "preferred_mentees"
     print(f"{people} {args.side}s' choices read; {column} changed for {changed}; wrote {target}")
+    return EXIT_OK
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from benchmarks.quality import full_instances, named_instances, quick_instances, run
+    from benchmarks.report import write_report
+    from solver.baselines import METHODS
+
+    try:
+        if args.instances:
+            instances = named_instances(args.instances)
+        else:
+            instances = quick_instances() if args.quick else full_instances()
+        methods = args.methods or list(METHODS)
+        time_limit = args.time_limit or (20.0 if args.quick else 30.0)
+        if time_limit <= 0:
+            raise ValueError("--time-limit must be positive")
+        run(instances, args.out, methods=methods, seed=args.seed, time_limit=time_limit)
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    command = "matcher bench " + " ".join(sys.argv[2:] if len(sys.argv) > 2 else [])
+    report = write_report(args.out, command.strip())
+    print(f"wrote {args.out / 'metrics.csv'}, {args.out / 'equity.csv'} and {report}")
     return EXIT_OK
 
 
