@@ -15,9 +15,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 from ortools.sat.python import cp_model
 
+from matcher import equity
 from matcher.equity import shortfalls
 from solver.branch import branch_and_bound
 from solver.diagnose import explain_infeasible
+from solver.equity_repair import repair
 from solver.flow import Fixing, Relaxation, relax, warm_start
 from solver.instance import Instance
 from solver.model import MatchingModel
@@ -210,6 +212,9 @@ def solve_by_levels(r: Round) -> Outcome:
     position = warm_start(
         inst.restricted(candidates), np.searchsorted(candidates, relaxation.chosen)
     )
+    if equity.active(inst.problem):
+        start = repair(inst, candidates[position], candidates)
+        position = np.searchsorted(candidates, start)
     model = MatchingModel(inst, candidates)
     say(f"model: {len(candidates)} candidate pairs of {len(inst.pairs)} allowed")
     values = model.complete(position)
@@ -238,7 +243,12 @@ def solve_by_levels(r: Round) -> Outcome:
                         "No pair list keeps every mentor inside the capacity band within the time limit."
                     ]
                 proven = False
-                bound = value if bound is None else bound
+                # A bound proven for other values of the earlier levels may be passed: never
+                # report one on the wrong side of the value in hand.
+                if bound is None:
+                    bound = value
+                else:
+                    bound = max(bound, value) if maximize else min(bound, value)
             else:
                 values, value = outcome.values, int(outcome.value or 0)
                 feasible_start = True

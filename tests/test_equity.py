@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from datasets.generator import generate
@@ -13,6 +14,9 @@ from matcher.checks import violations
 from matcher.data import ProblemData
 from matcher.errors import InputError
 from matcher.settings import Settings
+from solver.equity_repair import repair
+from solver.flow import relax
+from solver.instance import build_instance
 from solver.result import Result, Status
 from solver.solve import solve
 
@@ -80,3 +84,32 @@ def test_bad_equity_settings(rules: dict[str, object], column: str, message: str
         Settings.from_mapping({"rules": rules})
     [problem] = error.value.problems
     assert problem.column == column and problem.message.startswith(message)
+
+
+def test_repair_gives_a_start_that_keeps_the_limit_and_every_load() -> None:
+    problem = with_gap(generate(30, 260, seed=3, supply_ratio=0.6), 0.02)
+    inst = build_instance(problem)
+    start = relax(inst).chosen
+    ids = {problem.mentees[j].mentee_id for j in inst.pairs.mentee[start]}
+    assert equity.shortfalls(problem, ids)  # the flow's answer breaks the limit
+    fixed = repair(inst, start, np.arange(len(inst.pairs)))
+    fixed_ids = {problem.mentees[j].mentee_id for j in inst.pairs.mentee[fixed]}
+    assert equity.shortfalls(problem, fixed_ids) == []
+    # Swaps only: every mentor keeps its load, as many are matched, no fellow loses a place.
+    loads = np.bincount(inst.pairs.mentor[start], minlength=inst.n_mentors)
+    assert (np.bincount(inst.pairs.mentor[fixed], minlength=inst.n_mentors) == loads).all()
+    assert len(fixed) == len(start)
+    assert (
+        inst.priority[inst.pairs.mentee[fixed]].sum()
+        == inst.priority[inst.pairs.mentee[start]].sum()
+    )
+    assert (
+        violations(
+            problem,
+            [
+                (problem.mentors[i].mentor_id, problem.mentees[j].mentee_id)
+                for i, j in zip(inst.pairs.mentor[fixed], inst.pairs.mentee[fixed], strict=True)
+            ],
+        )
+        == []
+    )
