@@ -261,8 +261,10 @@ class MatchingModel:
 
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = max(0.05, time_limit)
-        # Small models single-threaded: deterministic for the same input and seed.
-        solver.parameters.num_workers = 1 if self._n_vars < 20_000 else workers
+        # Small models single-threaded: deterministic for the same input and seed. With the
+        # equity side constraints one worker is far too slow to improve a level: use them all.
+        small = self._n_vars < 20_000 and not equity.active(self.inst.problem)
+        solver.parameters.num_workers = 1 if small else workers
         solver.parameters.random_seed = seed
         # Cuts on the enforced band and excess constraints: without them the LP bound of the
         # penalty stays far below its optimum and proofs do not finish.
