@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from matcher.data import ProblemData
+from matcher.outputs import write_together
 from matcher.spreadsheet import write_csv
 from solver.speed_meeting import Schedule
 
@@ -82,20 +80,18 @@ def sheets_html(problem: ProblemData, plan: Schedule, title: str = "Speed-meetin
 
 def write_event(problem: ProblemData, plan: Schedule, out_dir: str | Path) -> list[Path]:
     """Write the three files into ``out_dir``; on failure none of them is left half-written."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".event-", dir=out))
-    try:
-        write_csv(staging / "schedule.csv", SCHEDULE_COLUMNS, schedule_rows(problem, plan))
-        write_csv(staging / "breaks.csv", BREAK_COLUMNS, break_rows(problem, plan))
-        (staging / "sheets.html").write_text(sheets_html(problem, plan), encoding="utf-8")
-        written = []
-        for name in ("schedule.csv", "breaks.csv", "sheets.html"):
-            os.replace(staging / name, out / name)
-            written.append(out / name)
-        return written
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    return write_together(
+        out_dir,
+        {
+            "schedule.csv": lambda path: write_csv(
+                path, SCHEDULE_COLUMNS, schedule_rows(problem, plan)
+            ),
+            "breaks.csv": lambda path: write_csv(path, BREAK_COLUMNS, break_rows(problem, plan)),
+            "sheets.html": lambda path: path.write_text(
+                sheets_html(problem, plan), encoding="utf-8"
+            ),
+        },
+    )
 
 
 def _names(problem: ProblemData) -> dict[str, str]:

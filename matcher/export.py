@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from matcher.data import ProblemData
 from matcher.explain import pair_reason
+from matcher.outputs import write_together
 from matcher.spreadsheet import safe_cell, write_csv
 from solver.result import Result
 
@@ -94,27 +92,21 @@ def build_report(problem: ProblemData, result: Result) -> RoundReport:
 
 def write_report(report: RoundReport, out_dir: str | Path) -> list[Path]:
     """Write the three files into ``out_dir``; on failure no file of this round is left."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".round-", dir=out))
-    try:
-        write_csv(staging / "pairs.csv", PAIR_COLUMNS, report.pairs)
-        write_csv(staging / "unmatched.csv", UNMATCHED_COLUMNS, report.unmatched)
-        document = {
-            **report.summary,
-            "pairs": _safe(report.pairs),
-            "unmatched": _safe(report.unmatched),
-        }
-        (staging / "result.json").write_text(
-            json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        written = []
-        for name in ("pairs.csv", "unmatched.csv", "result.json"):
-            os.replace(staging / name, out / name)
-            written.append(out / name)
-        return written
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    document = {
+        **report.summary,
+        "pairs": _safe(report.pairs),
+        "unmatched": _safe(report.unmatched),
+    }
+    return write_together(
+        out_dir,
+        {
+            "pairs.csv": lambda path: write_csv(path, PAIR_COLUMNS, report.pairs),
+            "unmatched.csv": lambda path: write_csv(path, UNMATCHED_COLUMNS, report.unmatched),
+            "result.json": lambda path: path.write_text(
+                json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            ),
+        },
+    )
 
 
 def _safe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
