@@ -11,7 +11,7 @@ from matcher.data import ProblemData
 from matcher.explain import pair_reason
 from matcher.outputs import write_together
 from matcher.spreadsheet import safe_cell, write_csv
-from solver.result import Result
+from solver.result import Result, Status
 
 PAIR_COLUMNS = (
     "mentor_id",
@@ -52,12 +52,18 @@ def build_report(problem: ProblemData, result: Result) -> RoundReport:
             }
         )
     matched = {p.mentee_id for p in result.pairs}
+    # An infeasible round matches nobody: each mentee is told why, not left blank.
+    nobody = (
+        "no pair list keeps every rule in this round: " + "; ".join(result.conflicts)
+        if result.status is Status.INFEASIBLE
+        else ""
+    )
     unmatched = [
         {
             "mentee_id": m.mentee_id,
             "mentee_name": m.name,
             "cohort": m.cohort,
-            "reason": result.unmatched.get(m.mentee_id, ""),
+            "reason": result.unmatched.get(m.mentee_id, nobody),
         }
         for m in problem.mentees
         if m.mentee_id not in matched

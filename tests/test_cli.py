@@ -149,6 +149,12 @@ def test_clashing_locks_exit_1_with_the_explanation(
     err = capsys.readouterr().err
     assert "M1-E1" in err
     assert "same practice" in err.replace("_", " ")
+    # Nobody is matched, and every mentee's row says why rather than staying blank.
+    with (tmp_path / "unmatched.csv").open(encoding="utf-8-sig") as handle:
+        reasons = [row["reason"] for row in csv.DictReader(handle)]
+    assert reasons
+    assert all(r.startswith("no pair list keeps every rule in this round: ") for r in reasons)
+    assert all("M1-E1" in r for r in reasons)
 
 
 @pytest.mark.parametrize(
