@@ -47,7 +47,9 @@ def test_the_limit_closes_the_gap_at_a_price_in_the_lower_levels() -> None:
     # The independent check sees the unlimited answer break the limit ...
     assert any(v.startswith("equity limit: ") for v in violations(limited, list(_pairs(free))))
     fair = solve(limited, time_limit=30)
-    assert fair.status is Status.OPTIMAL
+    # Proven in about 8 s on 2 cores; a loaded machine may stop at the limit with a feasible
+    # answer, which must keep the rules all the same.
+    assert fair.status in (Status.OPTIMAL, Status.FEASIBLE)
     # ... and the limited answer keep every rule, with every group within 2 points.
     assert violations(limited, list(_pairs(fair))) == []
     assert max(rate_gaps(limited, {p.mentee_id for p in fair.pairs}).values()) <= 0.02 + 1e-9
@@ -61,9 +63,10 @@ def test_the_limit_closes_the_gap_at_a_price_in_the_lower_levels() -> None:
 
 
 def test_a_loose_limit_changes_nothing() -> None:
-    problem = generate(20, 120, seed=4, supply_ratio=0.7)
-    free = solve(problem, time_limit=30)
-    loose = solve(with_gap(problem, 0.99), time_limit=30)
+    problem = generate(10, 60, seed=4, supply_ratio=0.7)
+    free = solve(problem, time_limit=60)
+    loose = solve(with_gap(problem, 0.99), time_limit=60)
+    assert free.status is Status.OPTIMAL and loose.status is Status.OPTIMAL
     assert [lv.value for lv in loose.levels] == [lv.value for lv in free.levels]
 
 

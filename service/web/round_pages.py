@@ -26,6 +26,7 @@ NOTICES = {
     "removed": "Removed. Run matching again to see the effect.",
     "approved": "Approved: the proposals are now confirmed matches.",
     "started": "Matching started.",
+    "finished": "Matching finished: the proposed pairs are below.",
 }
 Csrf = Annotated[str, Form(max_length=128)]
 
@@ -106,7 +107,9 @@ def show_round(
         editable=editable,
         can_approve=editable and round_.status == "proposed" and round_.active_job is None,
         choices=_choices(db) if editable else None,
-        notice=NOTICES.get(notice, ""),
+        notice=NOTICES.get(
+            "finished" if notice == "started" and round_.active_job is None else notice, ""
+        ),
     )
 
 

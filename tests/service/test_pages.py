@@ -135,6 +135,10 @@ def test_a_whole_round_through_the_pages(
     assert "Matching in progress" in running or "Proposed pairs" in running
     settle(client, round_id, api)
     page = client.get(url).text
+    # The notice the redirect carried no longer says "started" once the run is over.
+    landed = client.get(f"{url}?notice=started").text
+    assert "Matching finished: the proposed pairs are below." in landed
+    assert "Matching started." not in landed
     proposals = client.get(f"/api/rounds/{round_id}/proposals", headers=api).json()
     assert len(rows_of(page, "Proposed pairs")) == len(proposals) > 0
     assert 'http-equiv="refresh"' not in page
