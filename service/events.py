@@ -22,6 +22,8 @@ from solver.speed_meeting import Meeting, Schedule, round_starts, schedule
 
 SIDES = ("mentor", "mentee")
 PREFERENCE_COLUMN = {"mentee": "preferred_mentors", "mentor": "preferred_mentees"}
+# The printable sheets carry their own print styles; nothing else may load or run in them.
+SHEETS_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 
 def create_event(

@@ -61,7 +61,8 @@ def get_schedule(event_id: int, db: DB, _user: EventReaders) -> dict[str, Any]:
 @router.get("/api/events/{event_id}/sheets", response_class=HTMLResponse)
 def get_sheets(event_id: int, db: DB, _user: EventReaders) -> HTMLResponse:
     """Print-ready sheets: one page per table and one per mentee, with times."""
-    return HTMLResponse(events.sheets(db, events.get_event(db, event_id)))
+    html = events.sheets(db, events.get_event(db, event_id))
+    return HTMLResponse(html, headers={"Content-Security-Policy": events.SHEETS_CSP})
 
 
 @router.post("/api/events/{event_id}/choices")

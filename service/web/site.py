@@ -9,10 +9,23 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from service.web import auth_pages, import_pages, record_pages, round_pages, sessions
+from service.web import (
+    auth_pages,
+    event_pages,
+    import_pages,
+    record_pages,
+    round_pages,
+    sessions,
+)
 from service.web.deps import SignInRequired, Viewer, login_url, render
 
-ROUTERS = (auth_pages.router, import_pages.router, round_pages.router, record_pages.router)
+ROUTERS = (
+    auth_pages.router,
+    import_pages.router,
+    round_pages.router,
+    record_pages.router,
+    event_pages.router,
+)
 HEADINGS = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Not possible now"}
 # Pages use no inline script or style, and nothing from elsewhere.
 CSP = (

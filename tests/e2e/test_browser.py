@@ -101,7 +101,7 @@ def test_a_round_in_the_browser(
     assert Counter(_xlsx_pairs(xlsx_file)) == expected
 
     # Every other page of the main navigation, now that there are matches to show.
-    for name in ("Rounds", "Register", "Matches", "Reports"):
+    for name in ("Rounds", "Register", "Matches", "Reports", "Events"):
         _open_from_nav(page, name)
         _review(page, name.lower(), findings, screenshots)
     context.close()
