@@ -57,11 +57,7 @@ def read_table(path: str | Path) -> Table:
     """Read the first sheet of a .csv or .xlsx file; raise InputError for a bad file."""
     path = Path(path)
     name = path.name
-    suffix = path.suffix.lower()
-    if suffix == ".xls":
-        _fail(name, "old Excel format (.xls) is not supported: save it as .xlsx or CSV UTF-8")
-    if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
-        _fail(name, f"unknown file type {suffix or '(none)'!r}: expected .csv or .xlsx")
+    _check_suffix(name)  # before reading: a wrong kind of file is named as such, found or not
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -75,16 +71,22 @@ def read_table(path: str | Path) -> Table:
 
 def parse_table(name: str, data: bytes) -> Table:
     """Read the bytes of a .csv or .xlsx file named ``name`` (an upload, say)."""
-    suffix = Path(name).suffix.lower()
-    if suffix == ".xls":
-        _fail(name, "old Excel format (.xls) is not supported: save it as .xlsx or CSV UTF-8")
-    if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
-        _fail(name, f"unknown file type {suffix or '(none)'!r}: expected .csv or .xlsx")
+    suffix = _check_suffix(name)
     if not data.strip():
         _fail(name, "the file is empty")
     if suffix in XLSX_SUFFIXES:
         return _table(name, _xlsx_records(name, data), csv_file=False)
     return _table(name, _csv_records(name, data), csv_file=True)
+
+
+def _check_suffix(name: str) -> str:
+    """The file's lower-case suffix; InputError unless it is a CSV or XLSX name."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".xls":
+        _fail(name, "old Excel format (.xls) is not supported: save it as .xlsx or CSV UTF-8")
+    if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
+        _fail(name, f"unknown file type {suffix or '(none)'!r}: expected .csv or .xlsx")
+    return suffix
 
 
 def safe_cell(value: object) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -85,25 +86,15 @@ def import_people(
             person = spec.model(**{spec.id_column: person_id}, name=values["name"], record=values)  # type: ignore[call-arg]
             person.version = 1
             session.add(person)
+            session.flush()
+            _keep_version(session, spec, person, batch.id)
             batch.added += 1
         elif person.record == values:
             batch.unchanged += 1
-            continue
         else:
-            person.version += 1
             person.name = values["name"]
-            person.record = values
-            person.updated_at = now
+            _new_version(session, spec, person, values, now, batch.id)
             batch.updated += 1
-        session.flush()
-        session.add(
-            spec.version_model(  # type: ignore[call-arg]
-                **{spec.id_column: person_id},
-                version=person.version,
-                record=values,
-                import_id=batch.id,
-            )
-        )
     counts = {
         "rows": batch.rows,
         "added": batch.added,
@@ -207,16 +198,32 @@ def set_cells(
         record = {**person.record, **changes[person_id]}
         if record == person.record:
             continue
-        person.record = record
-        person.version += 1
-        person.updated_at = now
-        session.add(
-            spec.version_model(  # type: ignore[call-arg]
-                **{spec.id_column: person_id},
-                version=person.version,
-                record=record,
-                import_id=import_id,
-            )
-        )
+        _new_version(session, spec, person, record, now, import_id)
         changed += 1
     return changed
+
+
+def _new_version(
+    session: Session,
+    spec: _Kind,
+    person: PersonRow,
+    record: dict[str, Any],
+    now: datetime,
+    import_id: int | None,
+) -> None:
+    """Make ``record`` the person's current row, keeping it as their next version."""
+    person.record = record
+    person.version += 1
+    person.updated_at = now
+    _keep_version(session, spec, person, import_id)
+
+
+def _keep_version(session: Session, spec: _Kind, person: PersonRow, import_id: int | None) -> None:
+    session.add(
+        spec.version_model(  # type: ignore[call-arg]
+            **{spec.id_column: getattr(person, spec.id_column)},
+            version=person.version,
+            record=person.record,
+            import_id=import_id,
+        )
+    )

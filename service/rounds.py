@@ -249,6 +249,21 @@ def start_run(session: Session, user: User, round_id: int, runner: JobRunner) ->
     return job
 
 
+def run_in_background(
+    session: Session,
+    user: User,
+    round_id: int,
+    runner: JobRunner,
+    sessions: sessionmaker[Session],
+) -> Job:
+    """Queue a run and hand it to the runner; commits, because the worker reads the job row."""
+    job = start_run(session, user, round_id, runner)
+    session.commit()
+    work, tidy = run_job(sessions, round_id, job.id)
+    runner.submit(job.id, work, tidy)
+    return job
+
+
 def run_job(
     sessions: sessionmaker[Session], round_id: int, job_id: str, seed: int = 0
 ) -> tuple[Any, Any]:

@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 
 from service import rounds
 from service.api.deps import DB, RoundReaders, Settings, Staff
-from service.jobs import JobRunner
 
 router = APIRouter(tags=["rounds"])
 PersonId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -65,11 +64,9 @@ def get_round(round_id: int, db: DB, _user: RoundReaders) -> dict[str, Any]:
 @router.post("/api/rounds/{round_id}/run", status_code=202)
 def run_round(round_id: int, request: Request, db: DB, user: Staff) -> dict[str, Any]:
     """Start solving in the background; poll ``GET /api/jobs/{job_id}``."""
-    runner: JobRunner = request.app.state.jobs
-    job = rounds.start_run(db, user, round_id, runner)
-    db.commit()
-    work, tidy = rounds.run_job(request.app.state.sessions, round_id, job.id)
-    runner.submit(job.id, work, tidy)
+    job = rounds.run_in_background(
+        db, user, round_id, request.app.state.jobs, request.app.state.sessions
+    )
     return {"job_id": job.id, "round_id": round_id, "status": job.status}
 
 

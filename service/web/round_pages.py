@@ -14,7 +14,7 @@ from service.api.deps import DB, Settings
 from service.auth import ROUND_READERS, STAFF
 from service.downloads import MEDIA_TYPES, pairs_file
 from service.errors import NotFound
-from service.jobs import JobRunner, job_view
+from service.jobs import job_view
 from service.models import Job
 from service.people import mentee_summaries, mentor_summaries
 from service.web.deps import CurrentViewer, render
@@ -64,11 +64,8 @@ def start_round(
 
 
 def _start(request: Request, db: DB, viewer: CurrentViewer, round_id: int) -> None:
-    runner: JobRunner = request.app.state.jobs
-    job = rounds.start_run(db, viewer.user, round_id, runner)
-    db.commit()
-    work, tidy = rounds.run_job(request.app.state.sessions, round_id, job.id)
-    runner.submit(job.id, work, tidy)
+    state = request.app.state
+    rounds.run_in_background(db, viewer.user, round_id, state.jobs, state.sessions)
 
 
 @router.get("/rounds/{round_id}")
