@@ -296,6 +296,7 @@ def _mentees(
     # International induction GPs (6%) are all IMGs: 20% of the others make ~25% in all.
     gender, ethnicity, img = _demographics(rng, n, img_rate=0.2)
     pool = _Pool(mentors)
+    emails: dict[str, int] = {}
     mentees = []
     for j, cohort in enumerate(cohorts):
         img[j] = True if cohort == "international_induction" else img[j]
@@ -308,11 +309,14 @@ def _mentees(
         wish = ("female" if rng.random() < 0.7 else "male") if rng.random() < 0.10 else None
         strict = wish is not None and bool(rng.random() < 0.25)
         code = None if no_practice else region.codes[practice[j]]
+        local = f"{first}.{last}".lower()
+        emails[local] = emails.get(local, 0) + 1
         mentees.append(
             Mentee(
                 mentee_id=f"ME{j + 1:04d}",
                 name=f"Dr {first} {last}",
                 cohort=cohort,
+                email=f"{local}{emails[local] if emails[local] > 1 else ''}@gp.example",
                 practice_code=code,
                 pcn=None if no_practice else region.pcns[practice[j]],
                 needs=needs,

@@ -2,22 +2,35 @@
 
 Each parser takes the stripped, non-empty text of one cell and returns its value, or raises
 ``CellError`` with a message that says what was expected. The readers turn a ``CellError``
-into a ``Problem`` naming the file, row and column.
+into a ``Problem`` naming the file, row and column. Staff write in their own words, so the
+names a register uses ("GP Fellow", "Monday morning", "F2F", "10 miles") are read too; what
+cannot be read is refused with the expected form and, where one is close, a did-you-mean.
+A message depends only on the cell's text, so the readers can merge repeats into one line.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Collection
-from datetime import date, datetime
+from collections.abc import Callable, Collection, Iterable, Mapping
+from datetime import date
 
-from matcher.vocab import COHORTS, MENTOR_STATUSES, MODES, NO_WORDS, SLOTS, YES_WORDS
+from matcher import cell_words
+from matcher.vocab import (
+    BOTH_MODES_WORDS,
+    COHORT_NAMES,
+    DISTANCE_UNITS,
+    MODE_NAMES,
+    MODES,
+    NO_WORDS,
+    STATUS_NAMES,
+    YES_WORDS,
+)
+from matcher.words import closest, squash
 
 LIST_SEPARATOR = ";"
 _SEPARATORS = re.compile(r"[\s\-]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
 class CellError(ValueError):
@@ -106,58 +119,127 @@ def yes_no(text: str) -> bool:
     raise CellError("expected yes or no (or leave it empty)")
 
 
-def _choice(allowed: Collection[str], what: str) -> Callable[[str], str]:
+def _did_you_mean(guesses: Iterable[str | None]) -> str:
+    named = list(dict.fromkeys(guess for guess in guesses if guess))
+    return f" - did you mean {', '.join(named)}?" if named else ""
+
+
+def _named(names: Mapping[str, tuple[str, ...]], what: str) -> Callable[[str], str]:
+    """A parser of one value of a vocabulary, given by its key or any of its names."""
+    by_name = {squash(name): value for value, spelt in names.items() for name in (value, *spelt)}
+    expected = f"(expected one of {', '.join(names)})"
+
     def parse(text: str) -> str:
-        word = key(text)
-        if word not in allowed:
-            raise CellError(f"not a known {what} (expected one of {', '.join(allowed)})")
-        return word
+        value = by_name.get(squash(text))
+        if value is None:
+            guess = closest(text, by_name)
+            hint = f": did you mean {by_name[guess]}?" if guess else ""
+            raise CellError(f"not a known {what}{hint} {expected}")
+        return value
 
     return parse
 
 
-cohort = _choice(COHORTS, "cohort")
-status = _choice(MENTOR_STATUSES, "status")
+cohort = _named(COHORT_NAMES, "cohort")
+status = _named(STATUS_NAMES, "status")
 
 
 def focus_list(allowed: Collection[str]) -> Callable[[str], tuple[str, ...]]:
     """A parser of a ranked ``;`` list of focus areas; order kept, repeats are an error."""
     ordered = sorted(allowed)
+    by_name = {squash(area): area for area in allowed}
 
     def parse(text: str) -> tuple[str, ...]:
-        items = [key(item) for item in split_list(text)]
-        unknown = [item for item in items if item not in allowed]
+        items = split_list(text)
+        unknown = [item for item in items if squash(item) not in by_name]
         if unknown:
-            hint = " - separate items with ';'" if any("," in item for item in unknown) else ""
+            if any("," in item for item in unknown):
+                hint = " - separate items with ';'"
+            else:
+                hint = _did_you_mean(by_name.get(closest(item, by_name) or "") for item in unknown)
             raise CellError(
-                f"not a known focus area: {', '.join(unknown)}{hint} "
+                f"not a known focus area: {', '.join(key(item) for item in unknown)}{hint} "
                 f"(expected {', '.join(ordered)})"
             )
-        _no_repeats(items)
-        return tuple(items)
+        areas = [by_name[squash(item)] for item in items]
+        _no_repeats(areas)
+        return tuple(areas)
 
     return parse
 
 
 def slots(text: str) -> frozenset[str]:
-    """Weekly slots such as ``mon_am; Tue PM; wed-eve``; repeats are harmless."""
-    items = {key(item) for item in split_list(text)}
-    unknown = sorted(items - set(SLOTS))
+    """Weekly slots such as ``mon_am; Tue PM; Wednesday p.m.; morning Mon``; repeats are harmless.
+
+    A phrase that means time but no single slot ("Monday", "weekday evenings", "any") is
+    refused with what to write instead.
+    """
+    found: set[str] = set()
+    advice: list[str] = []
+    unknown: list[str] = []
+    for item in split_list(text):
+        if one := cell_words.slot(item):
+            found.add(one)
+        elif why := cell_words.slot_advice(item):
+            advice.append(why)
+        else:
+            unknown.append(item)
     if unknown:
-        raise CellError(
-            f"not a known slot: {', '.join(unknown)} (expected day_part with day mon … sun "
-            "and part am, pm or eve, e.g. tue_pm; separate slots with ';')"
+        names = ", ".join(dict.fromkeys(key(item) for item in unknown))
+        hint = _did_you_mean(cell_words.slot_guess(item) for item in unknown)
+        advice.insert(
+            0,
+            f"not a known slot: {names}{hint} (expected day_part with day mon … sun "
+            "and part am, pm or eve, e.g. tue_pm; separate slots with ';')",
         )
-    return frozenset(items)
+    if advice:
+        raise CellError(". ".join(dict.fromkeys(advice)))
+    return frozenset(found)
+
+
+_MODE_WORDS = {
+    squash(word): mode for mode, spelt in MODE_NAMES.items() for word in (mode, *spelt)
+} | {squash(word): "both" for word in BOTH_MODES_WORDS}
 
 
 def modes(text: str) -> frozenset[str]:
-    """``virtual``, ``face_to_face`` (also "face to face", "face-to-face"); empty = virtual."""
-    items = {key(item) for item in split_list(text)}
-    unknown = sorted(items - set(MODES))
+    """``virtual``, ``face_to_face`` or ``both``, in their usual words ("online", "F2F",
+    "in person"); an empty list means virtual."""
+    items = split_list(text)
+    unknown = [item for item in items if squash(item) not in _MODE_WORDS]
     if unknown:
-        raise CellError(f"not a known mode: {', '.join(unknown)} (expected virtual, face_to_face)")
-    return frozenset(items) or frozenset({"virtual"})
+        names = ", ".join(dict.fromkeys(key(item) for item in unknown))
+        hint = _did_you_mean(_MODE_WORDS.get(closest(item, _MODE_WORDS) or "") for item in unknown)
+        raise CellError(f"not a known mode: {names}{hint} (expected virtual, face_to_face or both)")
+    named = {_MODE_WORDS[squash(item)] for item in items}
+    found = set(MODES) if "both" in named else named
+    return frozenset(found) or frozenset({"virtual"})
+
+
+_KM_PER = {squash(unit): km for unit, km in DISTANCE_UNITS.items()}
+_WITH_UNIT = re.compile(r"([-+]?(?:\d+(?:\.\d*)?|\.\d+))\s*([A-Za-z][A-Za-z.\s]*)")
+_DISTANCES = "expected a number of km, e.g. 16, 16 km or 10 miles"
+
+
+def distance_km(text: str) -> float:
+    """A distance above 0 in km: a bare number is km; "16 km", "10 miles", "10mi" are read
+    too (miles are converted and rounded to the metre)."""
+    try:
+        value = float(text)
+    except ValueError:
+        match = _WITH_UNIT.fullmatch(text)
+        if match is None:
+            raise CellError(f"not a distance ({_DISTANCES})") from None
+        unit = squash(match[2])
+        if unit not in _KM_PER:
+            hint = _did_you_mean([closest(unit, _KM_PER)])
+            raise CellError(f"not a known unit: {match[2].strip()}{hint} ({_DISTANCES})") from None
+        km = _KM_PER[unit]
+        # km stay exactly as typed, so "16 km" and "16" are the same value
+        value = float(match[1]) if km == 1.0 else round(float(match[1]) * km, 3)
+    if not (math.isfinite(value) and value > 0):
+        raise CellError("out of range (expected above 0)")
+    return value
 
 
 def id_list(text: str) -> tuple[str, ...]:
@@ -168,18 +250,14 @@ def id_list(text: str) -> tuple[str, ...]:
 
 
 def past_date(today: date) -> Callable[[str], date]:
-    """A parser of ISO dates (2024-03-05), or UK dates (05/03/2024 = 5 March), not after today."""
+    """A parser of dates not after today: ISO (2024-03-05), UK day first (05/03/24 = 5 March)
+    or with the month's name (5 Mar 2024); see ``cell_words.read_date``."""
 
     def parse(text: str) -> date:
-        uk = _UK_DATE.fullmatch(text)
         try:
-            if uk:
-                day, month, year = (int(part) for part in uk.groups())
-                value = date(year, month, day)
-            else:
-                value = datetime.strptime(text, "%Y-%m-%d").date()
-        except ValueError:
-            raise CellError("not a date (expected YYYY-MM-DD, or DD/MM/YYYY)") from None
+            value = cell_words.read_date(text)
+        except ValueError as exc:
+            raise CellError(str(exc)) from None
         if value > today:
             raise CellError(f"is in the future (today is {today.isoformat()})")
         return value

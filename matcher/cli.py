@@ -23,6 +23,8 @@ from solver.result import Status
 from solver.solve import solve
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_BAD_INPUT = 0, 1, 2
+# A file with a problem on every row would bury the terminal; the first ones say enough.
+MAX_PROBLEMS_SHOWN = 200
 
 
 def _err(message: str) -> None:
@@ -75,7 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     match.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
-    validate = commands.add_parser("validate", help="check the files without solving")
+    validate = commands.add_parser(
+        "validate",
+        help="check the files without solving",
+        description="Show how every column of every file is read (and every value read in "
+        "the contract's words), then supply against demand, mentees with no allowed mentor "
+        "and locks that break a rule. Nothing is written.",
+    )
     _add_input_arguments(validate)
 
     generate = commands.add_parser("generate", help="write a synthetic data set")
@@ -176,10 +184,21 @@ def _load(args: argparse.Namespace) -> ProblemData:
     )
 
 
+def _tell_notes(problem: ProblemData, quiet: bool) -> None:
+    """How the files were read: warnings always, the other notes unless ``quiet``."""
+    for read in problem.files:
+        shown = [n for n in read.notes if n.warning or not quiet]
+        if shown:
+            _err(f"{read.file} ({read.where()}):")
+            for note in shown:
+                _err(f"  {note}")
+
+
 def run_match(
     problem: ProblemData, out: Path, time_limit: float, seed: int, workers: int | None, quiet: bool
 ) -> int:
     started = time.perf_counter()
+    _tell_notes(problem, quiet)
 
     def progress(message: str) -> None:
         if not quiet:
@@ -235,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run(args)
     except InputError as exc:
-        _err(str(exc))
+        _err(exc.report(MAX_PROBLEMS_SHOWN))
         _err("Nothing was written. Correct the files and run again.")
         return EXIT_BAD_INPUT
     raise AssertionError(f"unhandled command {args.command}")
@@ -313,6 +332,10 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def run_validate(problem: ProblemData) -> int:
+    """How each file was read (every column, every note), then what stands in the way."""
+    for read in problem.files:
+        for line in read.lines():
+            print(line)
     diagnosis = diagnose(build_instance(problem))
     print(f"Files are valid: {len(problem.mentors)} mentors, {len(problem.mentees)} mentees.")
     for line in diagnosis.summary():

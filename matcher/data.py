@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from matcher.errors import InputError, Problem
+from matcher.notes import Note
+from matcher.preview import FileRead
 from matcher.settings import Settings
 
 
@@ -38,6 +40,8 @@ class Mentor:
     modes: frozenset[str] = frozenset({"virtual"})
     latitude: float | None = None
     longitude: float | None = None
+    # As given; turned into latitude/longitude only by the scheme's postcode lookup.
+    postcode: str | None = None
     gender: str | None = None
     ethnicity: str | None = None
     img: bool | None = None
@@ -75,6 +79,7 @@ class Mentee:
     mentee_id: str
     name: str
     cohort: str
+    email: str | None = None
     practice_code: str | None = None
     pcn: str | None = None
     needs: tuple[str, ...] = ()
@@ -82,6 +87,7 @@ class Mentee:
     modes: frozenset[str] = frozenset({"virtual"})
     latitude: float | None = None
     longitude: float | None = None
+    postcode: str | None = None
     max_distance_km: float | None = None
     mentor_gender: str | None = None
     mentor_gender_strict: bool = False
@@ -115,6 +121,12 @@ class ProblemData:
     locks: tuple[PairRef, ...] = ()
     previous: tuple[PairRef, ...] = ()
     settings: Settings = field(default_factory=Settings)
+    # How each file was read (headings renamed, values read at limits, ...), for people.
+    files: tuple[FileRead, ...] = field(default=(), compare=False)
+
+    @property
+    def notes(self) -> tuple[Note, ...]:
+        return tuple(note for read in self.files for note in read.notes)
 
     def __post_init__(self) -> None:
         problems = _check_unique(self.mentors, "mentor_id") + _check_unique(
@@ -155,7 +167,7 @@ class ProblemData:
             for area in mentor.focus_areas:
                 if area not in focus:
                     problems.append(
-                        _problem(mentor.source, "focus_areas", area, "unknown focus area")
+                        person_problem(mentor.source, "focus_areas", area, "unknown focus area")
                     )
             lo, hi = mentor.band(self.settings)
             if lo > hi:
@@ -165,7 +177,7 @@ class ProblemData:
                     else "capacity_min"
                 )
                 problems.append(
-                    _problem(
+                    person_problem(
                         mentor.source,
                         column,
                         str(getattr(mentor, column)),
@@ -176,11 +188,13 @@ class ProblemData:
         for mentee in self.mentees:
             for area in mentee.needs:
                 if area not in focus:
-                    problems.append(_problem(mentee.source, "needs", area, "unknown focus area"))
+                    problems.append(
+                        person_problem(mentee.source, "needs", area, "unknown focus area")
+                    )
             for mentor_id in mentee.preferred_mentors:
                 if mentor_id not in mentor_ids:
                     problems.append(
-                        _problem(
+                        person_problem(
                             mentee.source,
                             "preferred_mentors",
                             mentor_id,
@@ -202,7 +216,7 @@ class ProblemData:
         return mentee.cohort in self.settings.rules.priority_cohorts
 
 
-def _problem(source: Source | None, column: str, value: str, message: str) -> Problem:
+def person_problem(source: Source | None, column: str, value: str, message: str) -> Problem:
     return Problem(
         source.file if source else "input", source.row if source else None, column, value, message
     )
@@ -216,7 +230,7 @@ def _check_unique(records: tuple, id_field: str) -> list[Problem]:
         if key in seen:
             first = seen[key]
             also = f" (first at row {first.row})" if first else ""
-            problems.append(_problem(record.source, id_field, key, f"duplicate id{also}"))
+            problems.append(person_problem(record.source, id_field, key, f"duplicate id{also}"))
         else:
             seen[key] = record.source
     return problems

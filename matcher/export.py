@@ -92,6 +92,7 @@ def build_report(problem: ProblemData, result: Result) -> RoundReport:
         "timings": result.timings,
         "conflicts": list(result.conflicts),
         "advice": result.status.advice,
+        "input_notes": [note.as_row() for note in problem.notes],
     }
     return RoundReport(pairs, unmatched, summary)
 

@@ -13,12 +13,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from openpyxl import load_workbook
+
+from matcher.columns import CHOICES, MENTEES, MENTORS
 from matcher.errors import InputError, Problem
-from matcher.readers import parse_mentees, parse_mentors
-from matcher.spreadsheet import Table, read_table, write_csv, write_xlsx
+from matcher.readers import read_mentees, read_mentors
+from matcher.sheets import csv_sheet
+from matcher.spreadsheet import XLSX_SUFFIXES, TableReading, atomic_write, read_table, write_csv
 
 SIDES = ("mentee", "mentor")
-_CHOICE = re.compile(r"^choice_(\d+)$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 # The people files' number columns (SPEC section 3): written back as numbers, not text.
 NUMBER_COLUMNS = frozenset(
@@ -54,21 +57,19 @@ def read_choices(
     path: str | Path, own_ids: set[str], other_ids: set[str], side: str
 ) -> dict[str, tuple[str, ...]]:
     """Person id -> their choices in order; InputError lists every problem."""
-    table = read_table(path)
-    problems: list[Problem] = []
-    if "person_id" not in table.header:
-        problems.append(Problem(table.file, None, "person_id", None, "missing column"))
+    table = read_table(path, CHOICES)
     columns = sorted(
-        (c for c in table.header if _CHOICE.match(c)), key=lambda c: int(c.split("_")[1])
+        (c for c in table.header if c.startswith("choice_")), key=lambda c: int(c.split("_")[1])
     )
     if not columns:
-        problems.append(
-            Problem(
-                table.file, None, "choice_1", None, "missing column: no choice_1, choice_2, ..."
-            )
+        raise InputError(
+            [
+                Problem(
+                    table.file, None, "choice_1", None, "missing column: no choice_1, choice_2, ..."
+                )
+            ]
         )
-    if problems:
-        raise InputError(problems)
+    problems: list[Problem] = []
     other = SIDE[side].chooses
     choices: dict[str, tuple[str, ...]] = {}
     first_row: dict[str, int] = {}
@@ -109,50 +110,90 @@ def read_choices(
     return choices
 
 
-def apply_choices(
-    people_file: str | Path, side: str, choices: dict[str, tuple[str, ...]]
-) -> tuple[Table, int]:
-    """The people file's table with the choices written in; and how many rows changed."""
-    table = read_table(people_file)
-    spec = SIDE[side]
-    header = table.header if spec.column in table.header else (*table.header, spec.column)
-    changed = 0
-    rows = []
-    for number, values in table.rows:
-        row = dict(values)
-        person = row.get(spec.id_column, "")
-        if person in choices:
-            new = ";".join(choices[person])
-            if row.get(spec.column, "") != new:
-                changed += 1
-            row[spec.column] = new
-        rows.append((number, row))
-    return Table(table.file, header, tuple(rows)), changed
-
-
 def import_choices(
     choices_file: str | Path, side: str, mentors_file: str | Path, mentees_file: str | Path
 ) -> tuple[Path, int, int]:
     """Write ``side``'s choices into its people file, in place and all or nothing.
 
-    Returns the file written, the number of people in the choices file and of rows changed.
+    Everything else in the file stays as it was: title rows, other columns (known or not),
+    and in a workbook its other sheets and formatting. Returns the file written, the number
+    of people in the choices file and of rows changed.
     """
     if side not in SIDES:
         raise ValueError(f"side must be one of {SIDES}")
-    mentors = {m.mentor_id for m in parse_mentors(read_table(mentors_file))}
-    mentees = {m.mentee_id for m in parse_mentees(read_table(mentees_file))}
+    mentors = {m.mentor_id for m in read_mentors(mentors_file)}
+    mentees = {m.mentee_id for m in read_mentees(mentees_file)}
     own, other = (mentees, mentors) if side == "mentee" else (mentors, mentees)
     choices = read_choices(choices_file, own, other, side)
     target = Path(mentees_file if side == "mentee" else mentors_file)
-    table, changed = apply_choices(target, side, choices)
-    # The rewritten file must still read cleanly before it replaces the old one.
-    (parse_mentees if side == "mentee" else parse_mentors)(table)
-    rows = [{k: _typed(k, v) for k, v in values.items()} for _n, values in table.rows]
-    if target.suffix.lower() == ".xlsx":
-        write_xlsx(target, table.header, rows)
+    schema = MENTEES if side == "mentee" else MENTORS
+    table = read_table(target, schema)
+    assert table.reading is not None
+    if target.suffix.lower() in XLSX_SUFFIXES:
+        changed = _write_workbook(target, table.reading, SIDE[side], choices)
     else:
-        write_csv(target, table.header, rows)
+        changed = _write_csv(target, table.reading, SIDE[side], choices)
     return target, len(choices), changed
+
+
+def _positions(reading: TableReading, spec: Side, width: int) -> tuple[int, int, bool]:
+    """0-based positions of the id and choices columns; the latter added at the end if new."""
+    by_column = {r.column: r.position - 1 for r in reading.columns if r.column}
+    if spec.column in by_column:
+        return by_column[spec.id_column], by_column[spec.column], False
+    return by_column[spec.id_column], width, True
+
+
+def _write_csv(
+    target: Path, reading: TableReading, spec: Side, choices: dict[str, tuple[str, ...]]
+) -> int:
+    grid = [cells for _number, cells in csv_sheet(target.name, target.read_bytes()).rows()]
+    header_at = reading.header_row - 1
+    width = max(len(cells) for cells in grid)
+    id_at, column_at, added = _positions(reading, spec, len(grid[header_at]))
+    width = max(width, column_at + 1)
+    grid = [cells + [""] * (width - len(cells)) for cells in grid]
+    if added:
+        grid[header_at][column_at] = spec.column
+    changed = 0
+    for cells in grid[header_at + 1 :]:
+        person = cells[id_at]
+        if person in choices:
+            new = ";".join(choices[person])
+            changed += cells[column_at] != new
+            cells[column_at] = new
+    named = {r.position - 1: r.column for r in reading.columns}
+    rows = [
+        [
+            _typed(named.get(i) or "", cell) if n > header_at else cell
+            for i, cell in enumerate(cells)
+        ]
+        for n, cells in enumerate(grid)
+    ]
+    write_csv(target, grid[0], rows[1:])
+    return changed
+
+
+def _write_workbook(
+    target: Path, reading: TableReading, spec: Side, choices: dict[str, tuple[str, ...]]
+) -> int:
+    book = load_workbook(target)
+    sheet = book[reading.sheet] if reading.sheet else book.worksheets[0]
+    header = reading.header_row
+    id_at, column_at, added = _positions(reading, spec, sheet.max_column)
+    if added:
+        sheet.cell(header, column_at + 1, spec.column)
+    changed = 0
+    for row in range(header + 1, sheet.max_row + 1):
+        person = sheet.cell(row, id_at + 1).value
+        if person is None or str(person).strip() not in choices:
+            continue
+        new = ";".join(choices[str(person).strip()])
+        cell = sheet.cell(row, column_at + 1)
+        changed += (cell.value or "") != new
+        cell.value = new
+    atomic_write(target, book.save)
+    return changed
 
 
 def _typed(column: str, cell: str) -> str | int | float:

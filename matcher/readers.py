@@ -2,100 +2,103 @@
 
 A file is rejected whole: every problem in it (missing columns, bad cells, repeated ids) is
 collected and raised together as one ``InputError``. ``load_problem`` does the same across
-all the files of a round, so a person sees everything wrong at once.
+all the files of a round, so a person sees everything wrong at once. What is accepted is
+accepted as the person meant it, and said so in ``notes``: headings read under their
+contract name, values written in the scheme's own words, personal values read at the
+scheme's limits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from matcher import cells
+from matcher.columns import EXCLUSIONS, LOCKS, MENTEES, MENTORS, PREVIOUS, Schema
 from matcher.data import Mentee, Mentor, PairRef, ProblemData, Source
-from matcher.errors import InputError, Problem
+from matcher.errors import SENSITIVE_COLUMNS, InputError, Problem
+from matcher.notes import Note, merge_notes
+from matcher.postcodes import PostcodeLookup, load_lookup, normalise_postcode
+from matcher.preview import FileRead
 from matcher.settings import Settings
 from matcher.spreadsheet import Table, read_table
+from matcher.words import snake
+from matcher.writers import cell_text
 
 T = TypeVar("T")
+R = TypeVar("R", Mentor, Mentee)
 
-MENTOR_COLUMNS: tuple[str, ...] = (
-    "mentor_id",
-    "name",
-    "email",
-    "gmc_number",
-    "practice_code",
-    "pcn",
-    "capacity_max",
-    "capacity_min",
-    "current_mentees",
-    "focus_areas",
-    "availability",
-    "modes",
-    "latitude",
-    "longitude",
-    "gender",
-    "ethnicity",
-    "img",
-    "years_post_cct",
-    "clinical_sessions_per_week",
-    "status",
-    # Not in the SPEC table: the mentees a mentor chose at a speed-meeting (Mentor field).
-    "preferred_mentees",
-)
-MENTEE_COLUMNS: tuple[str, ...] = (
-    "mentee_id",
-    "name",
-    "cohort",
-    "practice_code",
-    "pcn",
-    "needs",
-    "availability",
-    "modes",
-    "latitude",
-    "longitude",
-    "max_distance_km",
-    "mentor_gender",
-    "mentor_gender_strict",
-    "same_ethnicity",
-    "same_img",
-    "preferred_mentors",
-    "waiting_since",
-    "gender",
-    "ethnicity",
-    "img",
-)
-PAIR_KINDS: tuple[str, ...] = ("exclusions", "locks", "previous")
+PAIR_SCHEMAS: dict[str, Schema] = {"exclusions": EXCLUSIONS, "locks": LOCKS, "previous": PREVIOUS}
+# Examples of values read differently from how they are written, shown per column.
+_EXAMPLES = 2
 
 
-def pair_columns(kind: str) -> tuple[str, ...]:
-    """Columns of a pairs file: exclusions also carry a reason."""
-    if kind not in PAIR_KINDS:
-        raise ValueError(f"unknown kind of pairs file {kind!r} (expected one of {PAIR_KINDS})")
-    return (
-        ("mentor_id", "mentee_id", "reason") if kind == "exclusions" else ("mentor_id", "mentee_id")
-    )
+@dataclass(frozen=True)
+class PeopleFile(Generic[R]):
+    """A people file read: its records, each record's stored form, and what to tell a person.
+
+    ``rows[i]`` holds the normalised text of every column the file has for ``records[i]``
+    ("" where the cell is empty): what the service stores, so that the same values written
+    another way (Yes / yes, 03/11/2025 / 2025-11-03) compare equal.
+    """
+
+    records: tuple[R, ...]
+    rows: tuple[dict[str, str], ...]
+    notes: tuple[Note, ...]
+    table: Table
+
+
+@dataclass
+class _Reading:
+    """What the rows of one file taught: problems, notes, values read another way."""
+
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    changed: dict[str, list[int]] = field(default_factory=dict)  # column -> rows
+    examples: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> raw -> read
+
+    def value_notes(self) -> list[Note]:
+        notes = []
+        for column, rows in self.changed.items():
+            if column in SENSITIVE_COLUMNS:
+                shown = "values hidden"
+            else:
+                pairs = list(self.examples[column].items())[:_EXAMPLES]
+                shown = "e.g. " + ", ".join(f"'{raw}' as '{read}'" for raw, read in pairs)
+            notes.append(
+                Note(self.file, tuple(rows), column, f"read in the contract's words ({shown})")
+            )
+        return notes
 
 
 class _Row:
-    """One row being read: parses its cells and records a Problem for each bad one."""
+    """One row being read: parses its cells, records a Problem for each bad one and the
+    normalised text of each good one."""
 
-    def __init__(self, file: str, number: int, values: dict[str, str], problems: list[Problem]):
-        self.file = file
+    def __init__(self, reading: _Reading, number: int, values: dict[str, str]):
+        self.reading = reading
+        self.file = reading.file
         self.number = number
         self.values = values
-        self.problems = problems
-        self._start = len(problems)
+        self.stored: dict[str, str] = dict.fromkeys(values, "")
+        self.located: tuple[float, float] | None = None  # from the postcode lookup
+        self._start = len(reading.problems)
 
     @property
     def ok(self) -> bool:
-        return len(self.problems) == self._start
+        return len(self.reading.problems) == self._start
 
     def problem(self, column: str, message: str) -> None:
         value = self.values.get(column, "")
-        self.problems.append(Problem(self.file, self.number, column, value, message))
+        self.reading.problems.append(Problem(self.file, self.number, column, value, message))
+
+    def note(self, column: str, message: str, *, warning: bool = True) -> None:
+        self.reading.notes.append(Note(self.file, (self.number,), column, message, warning))
 
     def required(self, column: str, parse: Callable[[str], str] = str) -> str:
         if column not in self.values:
@@ -110,41 +113,60 @@ class _Row:
         if not text:
             return None
         try:
-            return parse(text)
+            value = parse(text)
         except cells.CellError as exc:
             self.problem(column, str(exc))
             return None
+        self._keep(column, text, value)
+        return value
 
     def get(self, column: str, parse: Callable[[str], T], default: T) -> T:
         value = self.optional(column, parse)
         return default if value is None else value
 
     def text(self, column: str) -> str | None:
-        return self.values.get(column) or None
+        value = self.values.get(column) or None
+        if value is not None:
+            self.stored[column] = value
+        return value
 
     def source(self) -> Source:
         return Source(self.file, self.number)
 
+    def _keep(self, column: str, text: str, value: object) -> None:
+        stored = cell_text(column, value)
+        self.stored[column] = stored
+        if not _same(text, stored):
+            self.reading.changed.setdefault(column, []).append(self.number)
+            examples = self.reading.examples.setdefault(column, {})
+            if len(examples) < _EXAMPLES:
+                examples.setdefault(text, stored)
+
+
+def _same(written: str, stored: str) -> bool:
+    """Whether a person would call these the same value (case, spacing, 6 and 6.0)."""
+    if snake(written) == snake(stored):
+        return True
+    try:
+        return float(written) == float(stored)
+    except ValueError:
+        return False
+
 
 def read_mentors(path: str | Path, settings: Settings | None = None) -> tuple[Mentor, ...]:
     """Read a mentors file; raise InputError listing every problem in it."""
-    return parse_mentors(read_table(path), settings)
+    return mentors_file(read_table(path, MENTORS), settings).records
 
 
 def parse_mentors(table: Table, settings: Settings | None = None) -> tuple[Mentor, ...]:
     """Validate a mentors table (from a file, an upload or stored rows)."""
+    return mentors_file(table, settings).records
+
+
+def mentors_file(table: Table, settings: Settings | None = None) -> PeopleFile[Mentor]:
+    """Validate a mentors table, keeping what the reading should tell a person."""
     settings = settings or Settings()
-    problems = _missing_columns(table, ("mentor_id", "name"))
-    mentors = []
-    for number, values in table.rows:
-        row = _Row(table.file, number, values, problems)
-        mentor = _mentor(row, settings)
-        if row.ok:
-            mentors.append(mentor)
-    problems += _repeated(table, "mentor_id")
-    if problems:
-        raise InputError(_in_order(table, problems))
-    return tuple(mentors)
+    return _people(table, MENTORS, lambda row: _mentor(row, settings), settings)
 
 
 def read_mentees(path: str | Path, settings: Settings | None = None) -> tuple[Mentee, ...]:
@@ -153,39 +175,73 @@ def read_mentees(path: str | Path, settings: Settings | None = None) -> tuple[Me
     ``waiting_since`` may be ISO (2024-03-05) or as UK offices type it (05/03/2024, day
     first); it must not be after today.
     """
-    return parse_mentees(read_table(path), settings)
+    return mentees_file(read_table(path, MENTEES), settings).records
 
 
 def parse_mentees(table: Table, settings: Settings | None = None) -> tuple[Mentee, ...]:
     """Validate a mentees table (from a file, an upload or stored rows)."""
+    return mentees_file(table, settings).records
+
+
+def mentees_file(table: Table, settings: Settings | None = None) -> PeopleFile[Mentee]:
     settings = settings or Settings()
-    problems = _missing_columns(table, ("mentee_id", "name", "cohort"))
-    mentees = []
     today = date.today()
+    return _people(table, MENTEES, lambda row: _mentee(row, settings, today), settings)
+
+
+def _people(
+    table: Table, schema: Schema, build: Callable[[_Row], R], settings: Settings
+) -> PeopleFile[R]:
+    reading = _Reading(table.file)
+    reading.problems += _missing_columns(table, schema.required)
+    lookup = _lookup(settings, table, reading)
+    id_column = schema.required[0]
+    records: list[R] = []
+    rows: list[dict[str, str]] = []
+    first_row: dict[str, int] = {}
     for number, values in table.rows:
-        row = _Row(table.file, number, values, problems)
-        mentee = _mentee(row, settings, today)
+        row = _Row(reading, number, values)
+        record = build(row)
+        _locate(row, lookup)
+        person = values.get(id_column, "")
+        if person in first_row:
+            row.problem(
+                id_column, f"duplicate {id_column}: the same id is in row {first_row[person]}"
+            )
+        elif person:
+            first_row[person] = number
         if row.ok:
-            mentees.append(mentee)
-    problems += _repeated(table, "mentee_id")
-    if problems:
-        raise InputError(_in_order(table, problems))
-    return tuple(mentees)
+            records.append(_located(record, row))
+            rows.append(row.stored)
+    if reading.problems:
+        raise InputError(_in_order(table, reading.problems))
+    notes = [*(table.reading.notes(table.file, schema.kind) if table.reading else [])]
+    notes += reading.value_notes() + reading.notes
+    return PeopleFile(tuple(records), tuple(rows), merge_notes(notes), table)
 
 
 def read_pairs(path: str | Path, kind: str) -> tuple[PairRef, ...]:
     """Read an exclusions, locks or previous-pairs file (``kind``); reason only for exclusions."""
-    return parse_pairs(read_table(path), kind)
+    return parse_pairs(read_table(path, pair_schema(kind)), kind)
+
+
+def pair_schema(kind: str) -> Schema:
+    if kind not in PAIR_SCHEMAS:
+        raise ValueError(
+            f"unknown kind of pairs file {kind!r} (expected one of {list(PAIR_SCHEMAS)})"
+        )
+    return PAIR_SCHEMAS[kind]
 
 
 def parse_pairs(table: Table, kind: str) -> tuple[PairRef, ...]:
     """Validate a pairs table (``kind`` as for ``read_pairs``)."""
-    columns = pair_columns(kind)
-    problems = _missing_columns(table, ("mentor_id", "mentee_id"))
+    columns = pair_schema(kind).columns
+    reading = _Reading(table.file)
+    reading.problems += _missing_columns(table, ("mentor_id", "mentee_id"))
     pairs = []
     first_row: dict[tuple[str, str], int] = {}
     for number, values in table.rows:
-        row = _Row(table.file, number, values, problems)
+        row = _Row(reading, number, values)
         mentor_id = row.required("mentor_id", cells.identifier)
         mentee_id = row.required("mentee_id", cells.identifier)
         reason = (row.text("reason") or "") if "reason" in columns else ""
@@ -197,9 +253,13 @@ def parse_pairs(table: Table, kind: str) -> tuple[PairRef, ...]:
             continue
         first_row[pair] = number
         pairs.append(PairRef(mentor_id, mentee_id, reason, source=row.source()))
-    if problems:
-        raise InputError(_in_order(table, problems))
+    if reading.problems:
+        raise InputError(_in_order(table, reading.problems))
     return tuple(pairs)
+
+
+def pairs_notes(table: Table, kind: str) -> list[Note]:
+    return table.reading.notes(table.file, pair_schema(kind).kind) if table.reading else []
 
 
 def load_problem(
@@ -210,7 +270,7 @@ def load_problem(
     previous: str | Path | None = None,
     settings: Settings | None = None,
 ) -> ProblemData:
-    """Read every file of a round and build the problem data.
+    """Read every file of a round and build the problem data, with the notes of reading them.
 
     Problems from all files are raised together in one InputError; the cross-file checks of
     ``ProblemData`` (unknown ids, ...) run only once every file reads cleanly.
@@ -218,38 +278,47 @@ def load_problem(
     settings = settings or Settings()
     problems: list[Problem] = []
 
-    def attempt(read: Callable[[], tuple[T, ...]]) -> tuple[T, ...]:
+    def attempt(read: Callable[[], T]) -> T | None:
         try:
             return read()
         except InputError as exc:
             problems.extend(exc.problems)
-            return ()
+            return None
 
-    mentor_records = attempt(partial(read_mentors, mentors, settings))
-    mentee_records = attempt(partial(read_mentees, mentees, settings))
+    mentor_file = attempt(lambda: mentors_file(read_table(mentors, MENTORS), settings))
+    mentee_file = attempt(lambda: mentees_file(read_table(mentees, MENTEES), settings))
     pairs: dict[str, tuple[PairRef, ...]] = {}
+    files = []
     for kind, file in (("exclusions", exclusions), ("locks", locks), ("previous", previous)):
-        pairs[kind] = () if file is None else attempt(partial(read_pairs, file, kind))
-    if problems:
+        pairs[kind] = ()
+        if file is None:
+            continue
+        table = attempt(partial(read_table, file, pair_schema(kind)))
+        if table is not None:
+            pairs[kind] = attempt(partial(parse_pairs, table, kind)) or ()
+            notes = tuple(pairs_notes(table, kind))
+            files.append(FileRead(table.file, kind, len(table), table.reading, notes))
+    if problems or mentor_file is None or mentee_file is None:
         raise InputError(problems)
+    files[:0] = [_file_read(mentor_file, "mentors"), _file_read(mentee_file, "mentees")]
     return ProblemData(
-        mentors=mentor_records,
-        mentees=mentee_records,
+        mentors=mentor_file.records,
+        mentees=mentee_file.records,
         exclusions=pairs["exclusions"],
         locks=pairs["locks"],
         previous=pairs["previous"],
         settings=settings,
+        files=tuple(files),
     )
+
+
+def _file_read(read: PeopleFile[Mentor] | PeopleFile[Mentee], kind: str) -> FileRead:
+    return FileRead(read.table.file, kind, len(read.table), read.table.reading, read.notes)
 
 
 def _mentor(row: _Row, settings: Settings) -> Mentor:
-    scheme_max = settings.capacity.max
-    capacity_max = row.optional(
-        "capacity_max", cells.whole_number(1, scheme_max, "the scheme's maximum")
-    )
-    capacity_min = row.optional(
-        "capacity_min", cells.whole_number(0, scheme_max, "the scheme's maximum")
-    )
+    capacity_max = row.optional("capacity_max", cells.whole_number(1))
+    capacity_min = row.optional("capacity_min", cells.whole_number(0))
     if capacity_min is not None and capacity_max is not None and capacity_min > capacity_max:
         row.problem("capacity_min", f"above capacity_max ({capacity_max}) in the same row")
     latitude, longitude = _coordinates(row)
@@ -260,14 +329,15 @@ def _mentor(row: _Row, settings: Settings) -> Mentor:
         gmc_number=row.optional("gmc_number", cells.gmc_number),
         practice_code=row.text("practice_code"),
         pcn=row.text("pcn"),
-        capacity_max=capacity_max,
-        capacity_min=capacity_min,
+        capacity_max=_in_band(row, "capacity_max", capacity_max, settings),
+        capacity_min=_in_band(row, "capacity_min", capacity_min, settings),
         current_mentees=row.get("current_mentees", cells.whole_number(0), 0),
         focus_areas=row.get("focus_areas", cells.focus_list(settings.focus_areas), ()),
         availability=row.get("availability", cells.slots, frozenset()),
         modes=row.get("modes", cells.modes, frozenset({"virtual"})),
         latitude=latitude,
         longitude=longitude,
+        postcode=row.optional("postcode", normalise_postcode),
         gender=row.text("gender"),
         ethnicity=row.text("ethnicity"),
         img=row.optional("img", cells.yes_no),
@@ -279,12 +349,29 @@ def _mentor(row: _Row, settings: Settings) -> Mentor:
     )
 
 
+def _in_band(row: _Row, column: str, value: int | None, settings: Settings) -> int | None:
+    """A personal capacity outside the scheme's band is read at the band's edge, with a warning."""
+    if value is None:
+        return None
+    low, high = settings.capacity.min, settings.capacity.max
+    edge = min(max(value, low), high)
+    if edge != value:
+        side = "above the scheme's maximum" if value > high else "below the scheme's minimum"
+        row.note(
+            column,
+            f"{column} {value} is {side} ({edge}): read as {edge} for "
+            f"{row.values.get('mentor_id', '')}",
+        )
+    return edge
+
+
 def _mentee(row: _Row, settings: Settings, today: date) -> Mentee:
     latitude, longitude = _coordinates(row)
     return Mentee(
         mentee_id=row.required("mentee_id", cells.identifier),
         name=row.required("name"),
         cohort=row.required("cohort", cells.cohort),
+        email=row.optional("email", cells.email),
         practice_code=row.text("practice_code"),
         pcn=row.text("pcn"),
         needs=row.get("needs", cells.focus_list(settings.focus_areas), ()),
@@ -292,7 +379,8 @@ def _mentee(row: _Row, settings: Settings, today: date) -> Mentee:
         modes=row.get("modes", cells.modes, frozenset({"virtual"})),
         latitude=latitude,
         longitude=longitude,
-        max_distance_km=row.optional("max_distance_km", cells.number(strict=True)),
+        postcode=row.optional("postcode", normalise_postcode),
+        max_distance_km=row.optional("max_distance_km", cells.distance_km),
         mentor_gender=row.text("mentor_gender"),
         mentor_gender_strict=row.get("mentor_gender_strict", cells.yes_no, False),
         same_ethnicity=row.get("same_ethnicity", cells.yes_no, False),
@@ -315,29 +403,49 @@ def _coordinates(row: _Row) -> tuple[float | None, float | None]:
     return latitude, longitude
 
 
+def _lookup(settings: Settings, table: Table, reading: _Reading) -> PostcodeLookup | None:
+    path = settings.locations.postcode_lookup
+    if not path or "postcode" not in table.header:
+        return None
+    try:
+        return load_lookup(path)
+    except InputError as exc:
+        reading.problems.extend(exc.problems)
+        return None
+
+
+def _locate(row: _Row, lookup: PostcodeLookup | None) -> None:
+    """Coordinates from the scheme's postcode lookup, where the row gives a postcode only."""
+    postcode = row.stored.get("postcode")
+    if lookup is None or not postcode or row.values.get("latitude") or not row.ok:
+        return
+    found = lookup.locate(postcode)
+    if found is None:
+        row.problem(
+            "postcode",
+            f"not in the postcode lookup {lookup.file} (nor its district): add it to the "
+            "lookup, or give latitude and longitude",
+        )
+        return
+    how = "its district's centre" if found.by == "district" else "the postcode"
+    row.note("postcode", f"placed at {how} by the postcode lookup {lookup.file}", warning=False)
+    row.located = (found.latitude, found.longitude)
+
+
+def _located(record: R, row: _Row) -> R:
+    if row.located is None:
+        return record
+    return replace(record, latitude=row.located[0], longitude=row.located[1])
+
+
 def _missing_columns(table: Table, required: tuple[str, ...]) -> list[Problem]:
+    """Tables made in code (stored rows) can lack a column; files are checked on reading."""
     found = ", ".join(table.header) or "none"
     return [
         Problem(table.file, None, column, None, f"required column is missing (found: {found})")
         for column in required
         if column not in table.header
     ]
-
-
-def _repeated(table: Table, column: str) -> list[Problem]:
-    """One problem per repeated id, at the later row, naming the first."""
-    first_row: dict[str, int] = {}
-    problems = []
-    for number, values in table.rows:
-        value = values.get(column, "")
-        if not value:
-            continue
-        if value in first_row:
-            message = f"duplicate {column}: the same id is in row {first_row[value]}"
-            problems.append(Problem(table.file, number, column, value, message))
-        else:
-            first_row[value] = number
-    return problems
 
 
 def _in_order(table: Table, problems: list[Problem]) -> list[Problem]:

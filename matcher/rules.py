@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.data import Mentee, Mentor, ProblemData
+from matcher.data import Mentee, Mentor, ProblemData, person_problem
+from matcher.errors import InputError
 from matcher.geo import haversine_km
 from matcher.vocab import FACE_TO_FACE, VIRTUAL, slot_mask
 
@@ -99,6 +100,40 @@ def person_arrays(
     )
 
 
+def _refuse_unplaced_postcodes(problem: ProblemData, needs_distance: np.ndarray) -> None:
+    """A face-to-face-only pair that the other rules allow needs its distance (rule 5).
+
+    A postcode becomes a place only through the scheme's lookup, never by a guess; a pair
+    whose distance hangs on a postcode with no place stops the round, naming the people.
+    """
+
+    def unplaced(people: tuple[Mentor, ...] | tuple[Mentee, ...]) -> np.ndarray:
+        return np.array([p.postcode is not None and p.latitude is None for p in people], bool)
+
+    mentors, mentees = unplaced(problem.mentors), unplaced(problem.mentees)
+    if not (mentors.any() or mentees.any()):
+        return
+    stuck = needs_distance & (mentors[:, None] | mentees[None, :])
+    people: list[Mentor | Mentee] = [
+        problem.mentors[i] for i in np.flatnonzero(stuck.any(axis=1) & mentors)
+    ]
+    people += [problem.mentees[j] for j in np.flatnonzero(stuck.any(axis=0) & mentees)]
+    if people:
+        raise InputError(
+            person_problem(
+                person.source,
+                "postcode",
+                person.postcode or "",
+                "a face-to-face-only pair needs this distance, but no postcode lookup turns "
+                "the postcode into a place: name a CSV of postcode, latitude, longitude (such "
+                "as an ONS Postcode Directory extract) as postcode_lookup under [locations] "
+                "in the settings (in the service: MATCHER_POSTCODE_LOOKUP), or give latitude "
+                "and longitude",
+            )
+            for person in people
+        )
+
+
 def allowed_pairs(problem: ProblemData) -> AllowedPairs:
     """Apply every hard rule to every pair; return the allowed ones and why the others fail."""
     settings = problem.settings
@@ -149,7 +184,9 @@ def allowed_pairs(problem: ProblemData) -> AllowedPairs:
         ]
     )
     f2f_only = shared_modes == MODE_BITS[FACE_TO_FACE]
-    # Unknown distance (a missing coordinate) is not held against the pair, as empty availability is not.
+    _refuse_unplaced_postcodes(problem, f2f_only & (blocked == ALLOWED))
+    # Unknown distance (no location given at all) is not held against the pair, as empty
+    # availability is not; a postcode given but not placed stops the round above.
     block("distance", f2f_only & (distance > max_km[None, :]))
 
     genders: dict[str, int] = {}

@@ -62,10 +62,19 @@ class WeightSettings:
 
 
 @dataclass(frozen=True)
+class LocationSettings:
+    # A CSV of postcode (or outward code) -> latitude, longitude, e.g. an ONS Postcode
+    # Directory extract: the only way a `postcode` column becomes a distance. A relative
+    # path is read from the settings file's folder.
+    postcode_lookup: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     capacity: CapacitySettings = field(default_factory=CapacitySettings)
     rules: RuleSettings = field(default_factory=RuleSettings)
     weights: WeightSettings = field(default_factory=WeightSettings)
+    locations: LocationSettings = field(default_factory=LocationSettings)
     extra_focus_areas: tuple[str, ...] = ()
 
     @property
@@ -83,7 +92,12 @@ class Settings:
             raise InputError(
                 [Problem(path.name, None, None, None, f"not valid TOML: {exc}")]
             ) from None
-        return cls.from_mapping(data, source=path.name)
+        settings = cls.from_mapping(data, source=path.name)
+        lookup = settings.locations.postcode_lookup
+        if lookup and not Path(lookup).is_absolute():
+            lookup = str(path.resolve().parent / lookup)
+            settings = replace(settings, locations=LocationSettings(postcode_lookup=lookup))
+        return settings
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], source: str = "settings") -> Settings:
@@ -93,6 +107,7 @@ class Settings:
             "capacity": CapacitySettings,
             "rules": RuleSettings,
             "weights": WeightSettings,
+            "locations": LocationSettings,
         }
         for key, value in data.items():
             if key == "vocabulary":
@@ -109,7 +124,7 @@ class Settings:
                         None,
                         key,
                         None,
-                        "unknown section (expected capacity, rules, weights, vocabulary)",
+                        "unknown section (expected capacity, rules, weights, locations, vocabulary)",
                     )
                 )
         if problems:

@@ -1,92 +1,432 @@
-"""Generic spreadsheet tables: read CSV or XLSX into a ``Table``; write CSV or XLSX safely.
+"""Spreadsheet tables: find the table in a CSV or XLSX file and read it; write CSV or XLSX.
 
-Reading never shows a stack trace for a bad file: every whole-file problem (missing, empty,
-not a spreadsheet, duplicate column names, ...) becomes an ``InputError``. Writing is atomic
-(a temporary file in the same folder, then ``os.replace``) and neutralises cells that Excel
-would run as formulas.
+Reading finds the table where people put it: the header need not be the first row (title
+rows above it are skipped, and said so), and in a workbook the sheet named like the file's
+kind, or the first whose header has the required columns, is read. Every heading is read
+through ``matcher.columns``: a contract column, a close spelling read as one (with a note),
+a typo (refused) or an unknown column (ignored, with a warning, never stored). Nothing about
+a bad file is a stack trace: every problem is an ``InputError``.
+
+Writing is atomic (a temporary file in the same folder, then ``os.replace``) and neutralises
+cells that Excel would run as formulas.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
-from typing import NoReturn
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils import get_column_letter
 
+from matcher.columns import (
+    SCHEMAS,
+    ColumnReading,
+    Schema,
+    column_letter,
+    has_required,
+    header_problems,
+    read_header,
+)
 from matcher.errors import InputError, Problem
+from matcher.limits import DEFAULT_LIMITS, ReadLimits
+from matcher.notes import Note
+from matcher.sheets import FORMULA_STARTS, Sheet, csv_sheet, fail, xlsx_sheets
+from matcher.sheets import text as _text
+from matcher.words import stem
 
-# Characters that make Excel (or LibreOffice) read a cell as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_SUFFIXES = frozenset({".csv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
-# File signatures of things people save with a .csv name by mistake.
-_BINARY_KINDS = (
-    (b"%PDF", "a PDF"),
-    (b"PK\x03\x04", "an .xlsx workbook or another zip file"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) or Word file"),
-)
+# The header is looked for among the first rows of each sheet.
+SCAN_ROWS = 30
 
 Row = Sequence[object] | Mapping[str, object]
 
 
 @dataclass(frozen=True)
-class Table:
-    """A spreadsheet read into memory.
+class TableReading:
+    """Where the table was found in its file, and how each heading was read."""
 
-    ``header`` holds the normalised (stripped, lower-case) names of the named columns in file
-    order; columns without a name are ignored. ``rows`` pairs each non-empty row's number as
-    Excel shows it (the header is row 1) with its cells by column name, stripped, "" if empty.
+    sheet: str | None  # the workbook sheet read; None for a CSV
+    sheets: tuple[str, ...]  # every sheet of the workbook
+    header_row: int
+    columns: tuple[ColumnReading, ...]
+    above: tuple[int, ...] = ()  # non-empty rows above the header, not read
+    # Cells with a value under no heading (a workbook's notes beside the table), by letter.
+    unnamed: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    also: tuple[str, ...] = ()  # other sheets with a header of the same kind, not read
+
+    def notes(self, file: str, kind: str) -> list[Note]:
+        """What a person should be told about how the file was read."""
+        notes = []
+        if len(self.sheets) > 1:
+            others = ", ".join(f"'{s}'" for s in self.sheets if s != self.sheet)
+            notes.append(Note(file, (), None, f"read sheet '{self.sheet}' (not read: {others})"))
+        for sheet in self.also:
+            notes.append(
+                Note(
+                    file,
+                    (),
+                    None,
+                    f"sheet '{sheet}' also has the headings of a {kind} file and was not read: "
+                    "if it holds people too, import it as a file of its own",
+                    warning=True,
+                )
+            )
+        if self.above:
+            notes.append(
+                Note(
+                    file,
+                    self.above,
+                    None,
+                    f"above the header (row {self.header_row}): not read, taken for a title",
+                )
+            )
+        for r in self.columns:
+            if r.how == "renamed":
+                notes.append(
+                    Note(
+                        file, (), r.column, f"read '{r.heading}' (column {r.letter}) as {r.column}"
+                    )
+                )
+            elif r.how == "unknown":
+                notes.append(
+                    Note(
+                        file,
+                        (),
+                        None,
+                        f"column {r.letter} '{r.heading}' is not a column of a {kind} file: "
+                        "ignored, not stored",
+                        warning=True,
+                    )
+                )
+        for letter, rows in self.unnamed:
+            notes.append(
+                Note(
+                    file,
+                    rows,
+                    None,
+                    f"column {letter} has values but no heading: ignored, not stored",
+                    warning=True,
+                )
+            )
+        return notes
+
+
+@dataclass(frozen=True)
+class Table:
+    """A spreadsheet's table read into memory.
+
+    ``header`` holds the contract names of the columns read, in file order; ``body`` pairs
+    each non-empty row's number as a spreadsheet shows it with its cells in header order
+    (stripped, "" if empty). ``reading`` says how the file was read (None for tables made
+    in code).
     """
 
     file: str
     header: tuple[str, ...]
-    rows: tuple[tuple[int, dict[str, str]], ...]
+    body: tuple[tuple[int, tuple[str, ...]], ...]
+    reading: TableReading | None = field(default=None, compare=False)
+
+    @property
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """Each row as (number, cells by column name)."""
+        for number, cells in self.body:
+            yield number, dict(zip(self.header, cells, strict=True))
+
+    def __len__(self) -> int:
+        return len(self.body)
+
+    @classmethod
+    def from_rows(
+        cls, file: str, header: Sequence[str], rows: Iterable[tuple[int, Mapping[str, str]]]
+    ) -> Table:
+        body = tuple((n, tuple(values.get(c, "") for c in header)) for n, values in rows)
+        return cls(file, tuple(header), body)
 
 
-def read_table(path: str | Path) -> Table:
-    """Read the first sheet of a .csv or .xlsx file; raise InputError for a bad file."""
+def read_table(
+    path: str | Path, schema: Schema | None = None, limits: ReadLimits = DEFAULT_LIMITS
+) -> Table:
+    """Read a .csv or .xlsx file; raise InputError for a bad file.
+
+    With a ``schema``, the table is looked for as the module docstring says and its headings
+    are read as that kind's columns; without one, the first non-empty row of the first
+    sheet is the header and every named column is kept under its lower-case heading.
+    """
     path = Path(path)
     name = path.name
-    _check_suffix(name)  # before reading: a wrong kind of file is named as such, found or not
+    check_suffix(name)  # before reading: a wrong kind of file is named as such, found or not
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        _fail(name, "file not found")
+        fail(name, "file not found")
     except IsADirectoryError:
-        _fail(name, "is a folder, not a file")
+        fail(name, "is a folder, not a file")
     except OSError as exc:
-        _fail(name, f"cannot be read ({exc.strerror or exc})")
-    return parse_table(name, data)
+        fail(name, f"cannot be read ({exc.strerror or exc})")
+    return parse_table(name, data, schema, limits)
 
 
-def parse_table(name: str, data: bytes) -> Table:
+def parse_table(
+    name: str, data: bytes, schema: Schema | None = None, limits: ReadLimits = DEFAULT_LIMITS
+) -> Table:
     """Read the bytes of a .csv or .xlsx file named ``name`` (an upload, say)."""
-    suffix = _check_suffix(name)
-    if not data.strip():
-        _fail(name, "the file is empty")
+    suffix = check_suffix(name)
+    if not data or data.isspace():
+        fail(name, "the file is empty")
     if suffix in XLSX_SUFFIXES:
-        return _table(name, _xlsx_records(name, data), csv_file=False)
-    return _table(name, _csv_records(name, data), csv_file=True)
+        with xlsx_sheets(name, data, limits) as sheets:
+            return _Locator(name, schema, limits, csv_file=False).read(sheets)
+    return _Locator(name, schema, limits, csv_file=True).read([csv_sheet(name, data)])
 
 
-def _check_suffix(name: str) -> str:
+def check_suffix(name: str) -> str:
     """The file's lower-case suffix; InputError unless it is a CSV or XLSX name."""
     suffix = Path(name).suffix.lower()
     if suffix == ".xls":
-        _fail(name, "old Excel format (.xls) is not supported: save it as .xlsx or CSV UTF-8")
+        fail(name, "old Excel format (.xls) is not supported: save it as .xlsx or CSV UTF-8")
     if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
-        _fail(name, f"unknown file type {suffix or '(none)'!r}: expected .csv or .xlsx")
+        fail(name, f"unknown file type {suffix or '(none)'!r}: expected .csv or .xlsx")
     return suffix
+
+
+# --- finding the table -------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    sheet: Sheet
+    rows: Iterator[tuple[int, list[str]]]  # the sheet's rows after ``head``
+    head: list[tuple[int, list[str]]]  # the first rows, already read
+    header_at: int | None  # index into head of the header row, if found
+    readings: tuple[ColumnReading, ...] = ()
+
+
+class _Locator:
+    """Finds the table of one file and reads its body."""
+
+    def __init__(self, file: str, schema: Schema | None, limits: ReadLimits, *, csv_file: bool):
+        self.file = file
+        self.schema = schema
+        self.limits = limits
+        self.csv_file = csv_file
+
+    def read(self, sheets: list[Sheet]) -> Table:
+        names = [s.name for s in sheets if s.name is not None]
+        candidates = []
+        ordered = self._in_preferred_order(sheets)
+        for index, sheet in enumerate(ordered):
+            candidate = self._scan(sheet)
+            if candidate.header_at is not None:
+                also = tuple(
+                    s.name or ""
+                    for s in ordered[index + 1 :]
+                    if self._scan(s).header_at is not None
+                )
+                return self._body(candidate, tuple(names), also)
+            candidates.append(candidate)
+        raise InputError(self._not_found(candidates, names))
+
+    def _in_preferred_order(self, sheets: list[Sheet]) -> list[Sheet]:
+        """Sheets named like the file's kind ("Mentors", "Mentor register") first."""
+        if self.schema is None:
+            return sheets[:1]
+        kind = {stem(self.schema.kind), stem(self.schema.singular)}
+
+        def named_like(sheet: Sheet) -> bool:
+            name = sheet.name or ""
+            return stem(name) in kind or bool(kind & {stem(w) for w in name.split()})
+
+        return sorted(sheets, key=lambda sheet: not named_like(sheet))
+
+    def _scan(self, sheet: Sheet) -> _Candidate:
+        rows = sheet.rows()
+        head = list(islice(rows, SCAN_ROWS))
+        if self.schema is None:
+            at = next((i for i, (_n, cells) in enumerate(head) if any(cells)), None)
+            return _Candidate(sheet, rows, head, at)
+        for index, (_number, cells) in enumerate(head):
+            if not any(cells):
+                continue
+            readings = read_header(self.schema, cells)
+            if has_required(self.schema, readings):
+                return _Candidate(sheet, rows, head, index, readings)
+        return _Candidate(sheet, rows, head, None)
+
+    def _body(self, found: _Candidate, sheets: tuple[str, ...], also: tuple[str, ...]) -> Table:
+        assert found.header_at is not None
+        header_row, cells = found.head[found.header_at]
+        self._check_width(header_row, len(cells))
+        if self.schema is None:
+            readings = tuple(
+                ColumnReading(p, h, h.lower(), "exact") for p, h in enumerate(cells, start=1) if h
+            )
+            problems = _repeated_headings(self.file, header_row, readings)
+        else:
+            readings = found.readings
+            problems = header_problems(self.file, header_row, self.schema, readings)
+        above = tuple(n for n, c in found.head[: found.header_at] if any(c))
+        read = [r for r in readings if r.column is not None]
+        first_of: dict[str, int] = {}
+        for r in read:
+            if r.column is not None:
+                first_of.setdefault(r.column, r.position - 1)
+        positions = list(first_of.values())
+        named = {r.position for r in readings}
+        width = len(cells)
+        body: list[tuple[int, tuple[str, ...]]] = []
+        unnamed: dict[str, list[int]] = {}
+        shared: dict[str, str] = {}
+        rest = chain(found.head[found.header_at + 1 :], found.rows)
+        cells_read = 0
+        for number, row in rest:
+            if not any(row):
+                continue
+            used = max(i for i, cell in enumerate(row, start=1) if cell)
+            self._check_width(number, used)
+            if self.csv_file and used > width:
+                problems.append(
+                    Problem(
+                        self.file,
+                        number,
+                        None,
+                        None,
+                        f"{used} cells but only {width} columns in the header "
+                        "(a comma inside a cell that is not in quotes?)",
+                    )
+                )
+                continue
+            for position, cell in enumerate(row, start=1):
+                if cell and position not in named:
+                    unnamed.setdefault(column_letter(position), []).append(number)
+            values = tuple(_shared(shared, row[p]) if p < len(row) else "" for p in positions)
+            body.append((number, values))
+            cells_read += len(positions)
+            if len(body) > self.limits.max_rows or cells_read > self.limits.max_cells:
+                self._too_many(len(body), cells_read)
+        if problems:
+            raise InputError(problems)
+        reading = TableReading(
+            sheet=found.sheet.name,
+            sheets=sheets,
+            header_row=header_row,
+            columns=readings,
+            above=above,
+            unnamed=tuple((letter, tuple(rows)) for letter, rows in unnamed.items()),
+            also=also,
+        )
+        return Table(self.file, tuple(first_of), tuple(body), reading)
+
+    def _check_width(self, row: int, width: int) -> None:
+        if width > self.limits.max_columns:
+            fail(
+                self.file,
+                f"row {row} has {width:,} columns, more than the limit of "
+                f"{self.limits.max_columns:,}: is this the right file?",
+            )
+
+    def _too_many(self, rows: int, cells: int) -> None:
+        limits = self.limits
+        if rows > limits.max_rows:
+            fail(
+                self.file,
+                f"more than {limits.max_rows:,} rows (the limit): split the file, or check "
+                "that it is a mentors, mentees or pairs file",
+            )
+        fail(self.file, f"more than {limits.max_cells:,} cells (the limit): split the file")
+
+    def _not_found(self, candidates: list[_Candidate], names: list[str]) -> list[Problem]:
+        """Why no header was found, in words that say what to do."""
+        schema = self.schema
+        if schema is None or not candidates:
+            return [Problem(self.file, None, None, None, "the file is empty")]
+        if not any(any(c) for cand in candidates for _n, c in cand.head):
+            return [Problem(self.file, None, None, None, "the file is empty")]
+        best_score, best = -1, None
+        for cand in candidates:
+            for number, cells in cand.head:
+                if not any(cells):
+                    continue
+                readings = read_header(schema, cells)
+                score = sum(r.column is not None or r.how == "typo" for r in readings)
+                if score > best_score:
+                    best_score, best = score, (cand, number, readings)
+        sheets = f" (sheets: {', '.join(repr(n) for n in names)})" if len(names) > 1 else ""
+        wanted = ", ".join(schema.required)
+        if best is None or best_score == 0:
+            hint = _other_kind(schema, candidates)
+            return [
+                Problem(
+                    self.file,
+                    None,
+                    None,
+                    None,
+                    f"no row among the first {SCAN_ROWS} has the headings of a "
+                    f"{schema.singular} file ({wanted}){sheets}: put the column names in one "
+                    f"row above the data{hint}",
+                )
+            ]
+        cand, number, readings = best
+        found = {r.column for r in readings}
+        where = f"sheet '{cand.sheet.name}', " if cand.sheet.name and len(names) > 1 else ""
+        headings = ", ".join(r.heading for r in readings)
+        problems = header_problems(self.file, number, schema, readings)
+        problems += [
+            Problem(
+                self.file,
+                None,
+                column,
+                None,
+                f"required column is missing (found in {where}row {number}: {headings}){sheets}"
+                f": add a column headed {column}",
+            )
+            for column in schema.required
+            if column not in found
+        ]
+        return problems
+
+
+def _shared(cache: dict[str, str], cell: str) -> str:
+    # Repeated short values (cohorts, modes, yes/no) are kept once: large files stay small.
+    return cache.setdefault(cell, cell) if len(cell) <= 24 else cell
+
+
+def _repeated_headings(file: str, row: int, readings: Sequence[ColumnReading]) -> list[Problem]:
+    first: dict[str | None, ColumnReading] = {}
+    problems = []
+    for r in readings:
+        if r.column in first:
+            letters = f"{first[r.column].letter} and {r.letter}"
+            problems.append(
+                Problem(
+                    file, None, None, r.column, f"column name appears twice (columns {letters})"
+                )
+            )
+        else:
+            first[r.column] = r
+    return problems
+
+
+def _other_kind(schema: Schema, candidates: list[_Candidate]) -> str:
+    """A hint when the file has the headings of another kind of file (the wrong file chosen)."""
+    for other in SCHEMAS.values():
+        if other.kind == schema.kind:
+            continue
+        for cand in candidates:
+            for _number, cells in cand.head:
+                if any(cells) and has_required(other, read_header(other, cells)):
+                    return f" (this looks like a {other.singular} file: is it the right file?)"
+    return ""
+
+
+# --- writing -----------------------------------------------------------------------------
 
 
 def safe_cell(value: object) -> str:
@@ -117,7 +457,7 @@ def write_csv(
             for cells in _cells(header, rows):
                 writer.writerow([safe_cell(c) for c in cells])
 
-    _atomic(Path(path), write)
+    atomic_write(Path(path), write)
 
 
 def write_xlsx(path: str | Path, header: Sequence[str], rows: Iterable[Row]) -> None:
@@ -133,156 +473,7 @@ def write_xlsx(path: str | Path, header: Sequence[str], rows: Iterable[Row]) -> 
             sheet.append(row)
         book.save(tmp)
 
-    _atomic(Path(path), write)
-
-
-def _fail(file: str, message: str) -> NoReturn:
-    raise InputError([Problem(file, None, None, None, message)])
-
-
-# --- reading -----------------------------------------------------------------------------
-
-
-def _csv_records(name: str, data: bytes) -> list[list[str]]:
-    for magic, kind in _BINARY_KINDS:
-        if data.startswith(magic):
-            _fail(name, f"not a CSV file: it looks like {kind}; save it as CSV UTF-8 or .xlsx")
-    text = _decode(name, data)
-    # NUL, or many control characters other than tab and line breaks, mean binary data; a
-    # stray one (a DOS end-of-file mark, say) is tolerated.
-    sample = text[:65536]
-    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\t\r\n")
-    if "\x00" in sample or controls * 100 > len(sample):
-        _fail(name, "not a CSV file: it contains binary data; save it as CSV UTF-8 or .xlsx")
-    try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)))
-    except csv.Error as exc:
-        _fail(name, f"not a readable CSV file ({exc})")
-
-
-def _decode(name: str, data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # Excel's "Unicode Text" export is UTF-16 with a byte-order mark.
-        encodings: tuple[str, ...] = ("utf-16",)
-    else:
-        encodings = ("utf-8-sig", "cp1252")
-    for encoding in encodings:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    _fail(name, "not a text file in a known encoding: save it as CSV UTF-8 or .xlsx")
-
-
-def _delimiter(text: str) -> str:
-    """The delimiter the header line uses: comma unless it has none and ';' or tab instead.
-
-    Column names never contain a delimiter, so the header is a reliable witness; the sniffer
-    only breaks the tie when the header holds both ';' and tab.
-    """
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    candidates = "".join(d for d in ";\t" if d in first)
-    if "," in first or not candidates:
-        return ","
-    if len(candidates) == 1:
-        return candidates
-    try:
-        return csv.Sniffer().sniff(text[:65536], delimiters=candidates).delimiter
-    except csv.Error:
-        return ","
-
-
-def _xlsx_records(name: str, data: bytes) -> list[list[str]]:
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        _fail(
-            name,
-            "not an .xlsx workbook: it looks like an old Excel (.xls) file or a "
-            "password-protected workbook; save it as .xlsx without a password, or CSV UTF-8",
-        )
-    if not data.startswith(b"PK\x03\x04"):
-        _fail(name, "not an .xlsx workbook: save it as .xlsx or CSV UTF-8")
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            return [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        finally:
-            book.close()
-    # openpyxl raises many exception types for damaged workbooks (zip, XML, key, value
-    # errors); any of them means the same thing to the person holding the file.
-    except Exception as exc:
-        _fail(name, f"not a readable .xlsx workbook ({type(exc).__name__})")
-
-
-def _table(name: str, records: list[list[str]], *, csv_file: bool) -> Table:
-    """Build the table; in a CSV, cells beyond the header mean a row slipped sideways."""
-    numbered = [
-        (number, [_clean(c) for c in cells]) for number, cells in enumerate(records, start=1)
-    ]
-    numbered = [(n, cells) for n, cells in numbered if any(cells)]
-    if not numbered:
-        _fail(name, "the file is empty")
-    # The header is the first non-empty row, wherever it is.
-    (_, raw_header), body = numbered[0], numbered[1:]
-    header = [h.lower() for h in raw_header]
-    first_at: dict[str, int] = {}
-    problems = []
-    for position, column in enumerate(header, start=1):
-        if not column:
-            continue
-        if column in first_at:
-            letters = f"{get_column_letter(first_at[column])} and {get_column_letter(position)}"
-            problems.append(
-                Problem(name, None, None, column, f"column name appears twice (columns {letters})")
-            )
-        else:
-            first_at[column] = position
-    rows = []
-    for number, cells in body:
-        used = max(i for i, cell in enumerate(cells, start=1) if cell)
-        # In a workbook, notes to the right of the table are just unnamed columns.
-        if csv_file and used > len(header):
-            problems.append(
-                Problem(
-                    name,
-                    number,
-                    None,
-                    None,
-                    f"{used} cells but only {len(header)} columns in the header "
-                    "(a comma inside a cell that is not in quotes?)",
-                )
-            )
-        padded = cells + [""] * (len(header) - len(cells))
-        rows.append((number, {h: padded[i - 1] for h, i in first_at.items()}))
-    if problems:
-        raise InputError(problems)
-    return Table(name, tuple(first_at), tuple(rows))
-
-
-def _clean(cell: str) -> str:
-    """Strip a cell and undo our own formula neutralising, so exports read back unchanged."""
-    cell = cell.strip()
-    if cell.startswith("'") and cell[1:2] in FORMULA_STARTS:
-        cell = cell[1:].strip()
-    return cell
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        text = repr(value)
-        return text[:-2] if text.endswith(".0") else text
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date | time):
-        return value.isoformat()
-    return str(value)
-
-
-# --- writing -----------------------------------------------------------------------------
+    atomic_write(Path(path), write)
 
 
 def _cells(header: Sequence[str], rows: Iterable[Row]) -> Iterator[Sequence[object]]:
@@ -304,7 +495,7 @@ def _xlsx_value(value: object) -> object:
     return ILLEGAL_CHARACTERS_RE.sub("", safe_cell(value))
 
 
-def _atomic(path: Path, write: Callable[[str], None]) -> None:
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Run ``write`` on a temporary file next to ``path``, then move it into place."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

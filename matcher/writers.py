@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
+from matcher.columns import MENTEE_COLUMNS, MENTOR_COLUMNS, SCHEMAS
 from matcher.data import Mentee, Mentor, PairRef
-from matcher.readers import MENTEE_COLUMNS, MENTOR_COLUMNS, pair_columns
 from matcher.spreadsheet import Row, write_csv, write_xlsx
 from matcher.vocab import MODES, SLOTS
 
@@ -27,7 +27,7 @@ def write_mentees(path: str | Path, mentees: Iterable[Mentee]) -> None:
 
 def write_pairs(path: str | Path, pairs: Iterable[PairRef], kind: str) -> None:
     """Write an exclusions, locks or previous-pairs file (``kind``)."""
-    columns = pair_columns(kind)
+    columns = SCHEMAS[kind].columns
     _write(path, columns, (_record_row(p, columns) for p in pairs))
 
 
@@ -39,10 +39,21 @@ def _write(path: str | Path, header: tuple[str, ...], rows: Iterable[Row]) -> No
 
 
 def _record_row(record: Mentor | Mentee | PairRef, columns: tuple[str, ...]) -> dict[str, object]:
-    return {column: _cell(column, getattr(record, column)) for column in columns}
+    return {column: cell_value(column, getattr(record, column)) for column in columns}
 
 
-def _cell(column: str, value: object) -> object:
+def cell_text(column: str, value: object) -> str:
+    """The one text a value is stored and compared as: "6" for 6.0, "yes", ISO dates."""
+    written = cell_value(column, value)
+    if written is None:
+        return ""
+    if isinstance(written, float):
+        return str(int(written)) if written.is_integer() else repr(written)
+    return str(written)
+
+
+def cell_value(column: str, value: object) -> object:
+    """A record's value as a spreadsheet cell: lists joined with ';', booleans yes/no."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if value is None or isinstance(value, int | float | str):

@@ -14,7 +14,7 @@ from service.auth import ROLES, UserError, create_user, hash_password, issue_tok
 from service.config import ServiceSettings
 from service.db import make_engine, session_factory, transaction, upgrade
 from service.models import Mentor, User
-from service.people import import_people
+from service.people import import_people, read_people_file
 
 DEMO_USER = "admin"
 
@@ -131,7 +131,8 @@ def load_demo(settings: ServiceSettings, host: str, port: int) -> None:
             folder = sample_dir("lmc")
             for kind in ("mentors", "mentees"):
                 path = Path(folder, f"{kind}.csv")
-                import_people(session, user, kind, path.name, path.read_bytes())
+                read = read_people_file(kind, path.name, path.read_bytes())
+                import_people(session, user, kind, read)
     url = f"http://{host}:{port}"
     print(
         f"""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from matcher.limits import DEFAULT_LIMITS, ReadLimits
 
 
 class ServiceSettings(BaseSettings):
@@ -18,6 +21,12 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "MATCHER_DATABASE_URL"),
     )
     max_upload_bytes: int = Field(default=5_000_000, gt=0)
+    # A spreadsheet's rows and, for a workbook, its unpacked size (zip bombs): see matcher.limits.
+    max_import_rows: int = Field(default=DEFAULT_LIMITS.max_rows, gt=0)
+    max_unpacked_bytes: int = Field(default=DEFAULT_LIMITS.max_unpacked_bytes, gt=0)
+    # A CSV of postcode -> latitude, longitude (e.g. an ONS Postcode Directory extract) on
+    # this server: how a `postcode` column becomes a distance in every round.
+    postcode_lookup: str = ""
     # Reimbursement (guidance section 4): £289 a session, one session a week, a yearly cap.
     session_rate_gbp: float = Field(default=289.0, gt=0)
     annual_session_cap: int = Field(default=35, ge=0)
@@ -30,6 +39,14 @@ class ServiceSettings(BaseSettings):
     # Web sessions: set MATCHER_SECURE_COOKIES=true when the service is behind HTTPS.
     secure_cookies: bool = False
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+
+    @property
+    def read_limits(self) -> ReadLimits:
+        return replace(
+            DEFAULT_LIMITS,
+            max_rows=self.max_import_rows,
+            max_unpacked_bytes=self.max_unpacked_bytes,
+        )
 
 
 @lru_cache

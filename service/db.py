@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.errors import Conflict
+
 SQLITE_BUSY_MS = 30_000
+T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -45,6 +49,29 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: committed whole at the end, rolled back whole on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def commit_or_retry(session: Session, work: Callable[[], T], *, dry_run: bool = False) -> T:
+    """Run ``work`` and commit (or, for a dry run, roll back); again if a race broke a unique key.
+
+    Two imports of the same new people at once: the second fails on the key the first just
+    committed; run again, it sees those people as stored. Three failures in a row give 409.
+    """
+    for _attempt in range(3):
+        try:
+            result = work()
+        except IntegrityError:
+            session.rollback()
+            continue
+        except BaseException:
+            session.rollback()
+            raise
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+        return result
+    raise Conflict("other changes to the same records kept coming in at the same moment: try again")
 
 
 def upgrade(engine: Engine) -> None:

@@ -7,19 +7,32 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matcher.columns import EXCLUSIONS
 from matcher.data import PairRef
 from matcher.errors import InputError, Problem
-from matcher.readers import parse_pairs
+from matcher.limits import DEFAULT_LIMITS, ReadLimits
+from matcher.preview import FileRead
+from matcher.readers import pairs_notes, parse_pairs
 from matcher.spreadsheet import parse_table
 from service import audit
 from service.errors import NotFound
 from service.models import Exclusion, Mentee, Mentor, User
 
 
-def import_exclusions(session: Session, user: User, filename: str, data: bytes) -> dict[str, int]:
-    """Add the file's pairs (updating reasons of known ones); all or nothing."""
-    table = parse_table(filename, data)
+def read_exclusions_file(
+    filename: str, data: bytes, limits: ReadLimits = DEFAULT_LIMITS
+) -> tuple[FileRead, tuple[PairRef, ...]]:
+    """Read and check an exclusions file (no database); InputError if any row is wrong."""
+    table = parse_table(filename, data, EXCLUSIONS, limits)
     pairs = parse_pairs(table, "exclusions")
+    notes = tuple(pairs_notes(table, "exclusions"))
+    return FileRead(table.file, "exclusions", len(table), table.reading, notes), pairs
+
+
+def import_exclusions(
+    session: Session, user: User, read: FileRead, pairs: tuple[PairRef, ...]
+) -> dict[str, int]:
+    """Add the file's pairs (updating reasons of known ones); all or nothing."""
     mentors = set(session.scalars(select(Mentor.mentor_id)))
     mentees = set(session.scalars(select(Mentee.mentee_id)))
     problems = []
@@ -27,11 +40,11 @@ def import_exclusions(session: Session, user: User, filename: str, data: bytes) 
         row = pair.source.row if pair.source else None
         if pair.mentor_id not in mentors:
             problems.append(
-                Problem(table.file, row, "mentor_id", pair.mentor_id, "no mentor has this id")
+                Problem(read.file, row, "mentor_id", pair.mentor_id, "no mentor has this id")
             )
         if pair.mentee_id not in mentees:
             problems.append(
-                Problem(table.file, row, "mentee_id", pair.mentee_id, "no mentee has this id")
+                Problem(read.file, row, "mentee_id", pair.mentee_id, "no mentee has this id")
             )
     if problems:
         raise InputError(problems)

@@ -1,22 +1,26 @@
 """Mentors and mentees: imported from spreadsheets all or nothing, kept with their history.
 
-Each person is stored as the spreadsheet row they came from, so a round reads them back
-through ``matcher.readers`` with that round's settings, exactly as ``matcher match`` would.
+Each person is stored as the normalised cells of the row they came from (``record``: column
+-> text, as ``matcher.readers`` reads it), so a round reads them back through the same
+readers with that round's settings, exactly as ``matcher match`` would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from matcher.columns import MENTEES, MENTORS, Schema
 from matcher.data import Mentee as MenteeRecord
 from matcher.data import Mentor as MentorRecord
-from matcher.readers import parse_mentees, parse_mentors
+from matcher.limits import DEFAULT_LIMITS, ReadLimits
+from matcher.preview import FileRead
+from matcher.readers import PeopleFile, mentees_file, mentors_file, parse_mentees, parse_mentors
 from matcher.settings import Settings
 from matcher.spreadsheet import Table, parse_table
 from service import audit
@@ -35,6 +39,8 @@ from service.models import (
 
 KINDS = ("mentors", "mentees")
 ACTIVE_MATCH = ("confirmed", "registered")
+# Rows written per statement: well inside PostgreSQL's 65,535 parameters, and few round trips.
+_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -42,67 +48,172 @@ class _Kind:
     model: type[PersonRow]
     version_model: type[PersonVersionRow]
     id_column: str
+    schema: Schema
+    read: Callable[[Table, Settings], PeopleFile[Any]]
 
 
 _KINDS = {
-    "mentors": _Kind(Mentor, MentorVersion, "mentor_id"),
-    "mentees": _Kind(Mentee, MenteeVersion, "mentee_id"),
+    "mentors": _Kind(Mentor, MentorVersion, "mentor_id", MENTORS, mentors_file),
+    "mentees": _Kind(Mentee, MenteeVersion, "mentee_id", MENTEES, mentees_file),
 }
 
 
-def import_people(
-    session: Session, user: User, kind: str, filename: str, data: bytes
-) -> dict[str, int]:
-    """Validate a whole file, then add new people and new versions of changed ones.
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What an import did (or, in a preview, would do), and how the file was read."""
 
-    Raises ``InputError`` (nothing stored) if any row is wrong. People not in the file are
-    left as they are: a file may hold only the newcomers.
-    """
-    table = parse_table(filename, data)
-    if kind == "mentors":
-        parse_mentors(table, Settings())
-    else:
-        parse_mentees(table, Settings())
+    kind: str
+    read: FileRead
+    added: int
+    updated: int
+    unchanged: int
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.read.rows,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
+
+
+def read_people_file(
+    kind: str, filename: str, data: bytes, limits: ReadLimits = DEFAULT_LIMITS
+) -> PeopleFile[Any]:
+    """Read and validate an uploaded people file (no database): InputError if any row is wrong."""
     spec = _KINDS[kind]
-    rows = [values for _number, values in table.rows]
-    ids = [values[spec.id_column] for values in rows]
-    existing = {
-        getattr(person, spec.id_column): person
-        for person in session.scalars(
-            select(spec.model).where(getattr(spec.model, spec.id_column).in_(ids))
-        )
-    }
-    batch = Import(
-        kind=kind, filename=filename[:255], rows=len(rows), added=0, updated=0, unchanged=0
+    return spec.read(parse_table(filename, data, spec.schema, limits), Settings())
+
+
+def import_people(
+    session: Session,
+    user: User,
+    kind: str,
+    people: PeopleFile[Any],
+) -> ImportOutcome:
+    """Add new people and new versions of changed ones, all or nothing.
+
+    Stored records hold the normalised values, so a row written another way but meaning the
+    same is unchanged. A column the file does not have keeps its stored values; an empty cell
+    clears one. People not in the file are left as they are. A preview is an import whose
+    transaction is rolled back.
+    """
+    spec = _KINDS[kind]
+    table = people.table
+    ids = [row[spec.id_column] for row in people.rows]
+    stored = _stored_records(session, spec, ids)
+    added: list[dict[str, str]] = []
+    changed: list[tuple[int, dict[str, str], int]] = []
+    for (number, _cells), row in zip(table.body, people.rows, strict=True):
+        person_id = row[spec.id_column]
+        if person_id not in stored:
+            added.append(_record({}, row))
+            continue
+        before, version = stored[person_id]
+        after = _record(before, row)
+        if after != before:
+            changed.append((number, after, version))
+    _check_merged(spec, table.file, [(n, r) for n, r, _v in changed if set(r) - set(table.header)])
+    read = FileRead(table.file, kind, len(table), table.reading, people.notes)
+    outcome = ImportOutcome(
+        kind, read, len(added), len(changed), len(ids) - len(added) - len(changed)
     )
+    batch = Import(kind=kind, filename=table.file[:255], **outcome.counts)
     batch.user_id = user.id
     session.add(batch)
     session.flush()
+    _write(session, spec, batch.id, added, [(r, v) for _n, r, v in changed])
+    audit.record(session, user, f"{kind}.import", "import", batch.id, **outcome.counts)
+    return outcome
+
+
+def _record(before: dict[str, Any], row: dict[str, str]) -> dict[str, str]:
+    """The stored record after a row: its columns replace the stored ones; empty cells clear."""
+    merged = {**before, **row}
+    return {column: value for column, value in merged.items() if value != ""}
+
+
+def _stored_records(
+    session: Session, spec: _Kind, ids: list[str]
+) -> dict[str, tuple[dict[str, Any], int]]:
+    """Person id -> (record, version) of the stored people among ``ids``.
+
+    An import locks the rows it may change (PostgreSQL): a second import of the same people
+    waits for the first, then sees what it stored, instead of writing the same version twice.
+    """
+    column = getattr(spec.model, spec.id_column)
+    found: dict[str, tuple[dict[str, Any], int]] = {}
+    for start in range(0, len(ids), _BATCH):
+        query = (
+            select(column, spec.model.record, spec.model.version)
+            .where(column.in_(ids[start : start + _BATCH]))
+            .with_for_update()
+        )
+        for person_id, record, version in session.execute(query):
+            found[person_id] = (record, version)
+    return found
+
+
+def _check_merged(spec: _Kind, file: str, merged: list[tuple[int, dict[str, str]]]) -> None:
+    """Rows completed by stored values (of columns the file lacks) must still be valid."""
+    if not merged:
+        return
+    header = tuple(dict.fromkeys(c for _n, record in merged for c in record))
+    table = Table.from_rows(
+        f"{file} (with stored values of columns not in the file)", header, merged
+    )
+    spec.read(table, Settings())
+
+
+def _write(
+    session: Session,
+    spec: _Kind,
+    import_id: int,
+    added: list[dict[str, str]],
+    changed: list[tuple[dict[str, str], int]],
+) -> None:
+    """Insert and update in batches (one statement per batch, not one per person)."""
     now = utcnow()
-    for values in rows:
-        person_id = values[spec.id_column]
-        person = existing.get(person_id)
-        if person is None:
-            person = spec.model(**{spec.id_column: person_id}, name=values["name"], record=values)  # type: ignore[call-arg]
-            person.version = 1
-            session.add(person)
-            session.flush()
-            _keep_version(session, spec, person, batch.id)
-            batch.added += 1
-        elif person.record == values:
-            batch.unchanged += 1
-        else:
-            person.name = values["name"]
-            _new_version(session, spec, person, values, now, batch.id)
-            batch.updated += 1
-    counts = {
-        "rows": batch.rows,
-        "added": batch.added,
-        "updated": batch.updated,
-        "unchanged": batch.unchanged,
-    }
-    audit.record(session, user, f"{kind}.import", "import", batch.id, **counts)
-    return counts
+    id_column = spec.id_column
+    people = [
+        {
+            id_column: r[id_column],
+            "name": r["name"],
+            "record": r,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r in added
+    ]
+    updates = [
+        {
+            id_column: r[id_column],
+            "name": r["name"],
+            "record": r,
+            "version": v + 1,
+            "updated_at": now,
+        }
+        for r, v in changed
+    ]
+    versions = [
+        {
+            id_column: p[id_column],
+            "version": p["version"],
+            "record": p["record"],
+            "import_id": import_id,
+            "at": now,
+        }
+        for p in (*people, *updates)
+    ]
+    for start in range(0, max(len(people), len(updates), len(versions)), _BATCH):
+        if people[start : start + _BATCH]:
+            session.execute(insert(spec.model), people[start : start + _BATCH])
+        if updates[start : start + _BATCH]:
+            session.execute(update(spec.model), updates[start : start + _BATCH])
+    for start in range(0, len(versions), _BATCH):
+        session.execute(insert(spec.version_model), versions[start : start + _BATCH])
 
 
 def stored_table(kind: str, people: Sequence[PersonRow]) -> Table:
@@ -110,8 +221,8 @@ def stored_table(kind: str, people: Sequence[PersonRow]) -> Table:
     header: dict[str, None] = {}
     for person in people:
         header.update(dict.fromkeys(person.record))
-    rows = tuple((number, dict(p.record)) for number, p in enumerate(people, start=2))
-    return Table(f"{kind} (stored records)", tuple(header), rows)
+    rows = ((number, p.record) for number, p in enumerate(people, start=2))
+    return Table.from_rows(f"{kind} (stored records)", tuple(header), rows)
 
 
 def active_match_counts(session: Session) -> dict[str, int]:

@@ -16,11 +16,15 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from matcher.data import Mentee as MenteeRecord
+from matcher.data import Mentor as MentorRecord
 from matcher.data import PairRef, ProblemData
-from matcher.errors import InputError
+from matcher.errors import InputError, Problem
 from matcher.export import build_report
-from matcher.readers import parse_mentees, parse_mentors
-from matcher.settings import Settings
+from matcher.preview import FileRead
+from matcher.readers import PeopleFile, mentees_file, mentors_file
+from matcher.rules import allowed_pairs
+from matcher.settings import LocationSettings, Settings
 from service import audit
 from service.db import transaction, utcnow
 from service.errors import Conflict, Invalid, NotFound
@@ -33,9 +37,27 @@ from service.solving import solve_in_child
 PAIR_KINDS = ("pin", "forbid")
 
 
-def round_settings(mapping: dict[str, Any]) -> Settings:
-    """The round's settings: the scheme defaults changed by ``mapping`` (as in a TOML file)."""
-    return Settings.from_mapping(mapping, source="round settings")
+def round_settings(mapping: dict[str, Any], postcode_lookup: str = "") -> Settings:
+    """The round's settings: the scheme defaults changed by ``mapping`` (as in a TOML file).
+
+    The postcode lookup is a file on the server, so it is the server's setting
+    (``MATCHER_POSTCODE_LOOKUP``), never a round's.
+    """
+    if "locations" in mapping:
+        raise InputError(
+            [
+                Problem(
+                    "round settings",
+                    None,
+                    "locations",
+                    None,
+                    "the postcode lookup is set on the server (MATCHER_POSTCODE_LOOKUP), "
+                    "not in a round",
+                )
+            ]
+        )
+    settings = Settings.from_mapping(mapping, source="round settings")
+    return replace(settings, locations=LocationSettings(postcode_lookup=postcode_lookup))
 
 
 def create_round(
@@ -161,9 +183,11 @@ def round_pairs(session: Session, round_id: int) -> list[RoundPair]:
     return list(session.scalars(query))
 
 
-def build_problem(session: Session, round_: Round) -> tuple[ProblemData, dict[str, Any]]:
+def build_problem(
+    session: Session, round_: Round, postcode_lookup: str = ""
+) -> tuple[ProblemData, dict[str, Any]]:
     """The round's problem data from the stored records, and what went into it."""
-    settings = round_settings(round_.settings)
+    settings = round_settings(round_.settings, postcode_lookup)
     mentors = list(session.scalars(select(Mentor).order_by(Mentor.mentor_id)))
     query = select(Mentee).order_by(Mentee.mentee_id)
     if round_.mentee_ids is not None:
@@ -177,22 +201,10 @@ def build_problem(session: Session, round_: Round) -> tuple[ProblemData, dict[st
         )
     load = active_match_counts(session)
     try:
-        mentor_records = tuple(
-            replace(m, current_mentees=m.current_mentees + load.get(m.mentor_id, 0))
-            for m in parse_mentors(stored_table("mentors", mentors), settings)
-        )
-        mentee_records = parse_mentees(stored_table("mentees", mentees), settings)
+        mentor_file = mentors_file(stored_table("mentors", mentors), settings)
+        mentee_file = mentees_file(stored_table("mentees", mentees), settings)
     except InputError as exc:
-        # Stored rows are numbered as read (from 2, like a spreadsheet): name people by id.
-        ids = {"mentors": [m.mentor_id for m in mentors], "mentees": [m.mentee_id for m in mentees]}
-        shown = [
-            f"{p.file.split()[0][:-1]} {ids[p.file.split()[0]][p.row - 2] if p.row else '-'}, "
-            f"{p.column or '-'}: {p.message}"
-            for p in exc.problems[:5]
-        ]
-        raise Invalid(
-            "the stored records do not pass this round's settings: " + "; ".join(shown)
-        ) from None
+        raise _by_id(exc, mentors, mentees) from None
     pairs = round_pairs(session, round_.id)
     waiting = {m.mentee_id for m in mentees}
     locks = tuple(
@@ -214,12 +226,22 @@ def build_problem(session: Session, round_: Round) -> tuple[ProblemData, dict[st
     }
     exclusions = tuple(forbidden.values())
     problem = ProblemData(
-        mentors=mentor_records,
-        mentees=mentee_records,
+        mentors=tuple(
+            replace(m, current_mentees=m.current_mentees + load.get(m.mentor_id, 0))
+            for m in mentor_file.records
+        ),
+        mentees=mentee_file.records,
         exclusions=exclusions,
         locks=locks,
         settings=settings,
+        files=(_stored_read(mentor_file, "mentors"), _stored_read(mentee_file, "mentees")),
     )
+    people: list[MentorRecord | MenteeRecord] = [*problem.mentors, *problem.mentees]
+    if any(p.postcode and p.latitude is None for p in people):
+        try:
+            allowed_pairs(problem)  # a postcode with no place may leave a rule without a distance
+        except InputError as exc:
+            raise _by_id(exc, mentors, mentees) from None
     inputs = {
         "mentors": {m.mentor_id: m.version for m in mentors},
         "mentees": {m.mentee_id: m.version for m in mentees},
@@ -228,6 +250,24 @@ def build_problem(session: Session, round_: Round) -> tuple[ProblemData, dict[st
         "forbids": len(exclusions),
     }
     return problem, inputs
+
+
+def _by_id(exc: InputError, mentors: list[Mentor], mentees: list[Mentee]) -> Invalid:
+    """Problems of stored records, naming people by id (stored rows are numbered from 2)."""
+    ids = {"mentors": [m.mentor_id for m in mentors], "mentees": [m.mentee_id for m in mentees]}
+    shown = []
+    for p in exc.problems[:5]:
+        kind = p.file.split()[0]
+        people = ", ".join(ids[kind][row - 2] for row in p.all_rows[:5]) if kind in ids else "-"
+        more = f" and {len(p.all_rows) - 5} more" if len(p.all_rows) > 5 else ""
+        shown.append(f"{kind[:-1]} {people}{more}, {p.column or '-'}: {p.message}")
+    return Invalid("the stored records do not pass this round's settings: " + "; ".join(shown))
+
+
+def _stored_read(read: PeopleFile[Any], kind: str) -> FileRead:
+    """The notes of reading stored records: they name people by id, so row numbers go."""
+    notes = tuple(replace(note, rows=()) for note in read.notes)
+    return FileRead(read.table.file, kind, len(read.table), None, notes)
 
 
 def start_run(session: Session, user: User, round_id: int, runner: JobRunner) -> Job:
@@ -255,17 +295,22 @@ def run_in_background(
     round_id: int,
     runner: JobRunner,
     sessions: sessionmaker[Session],
+    postcode_lookup: str = "",
 ) -> Job:
     """Queue a run and hand it to the runner; commits, because the worker reads the job row."""
     job = start_run(session, user, round_id, runner)
     session.commit()
-    work, tidy = run_job(sessions, round_id, job.id)
+    work, tidy = run_job(sessions, round_id, job.id, postcode_lookup=postcode_lookup)
     runner.submit(job.id, work, tidy)
     return job
 
 
 def run_job(
-    sessions: sessionmaker[Session], round_id: int, job_id: str, seed: int = 0
+    sessions: sessionmaker[Session],
+    round_id: int,
+    job_id: str,
+    seed: int = 0,
+    postcode_lookup: str = "",
 ) -> tuple[Any, Any]:
     """The job's work and its clean-up, for ``JobRunner.submit``."""
 
@@ -273,7 +318,7 @@ def run_job(
         with transaction(sessions) as session:
             round_ = get_round(session, round_id)
             time_limit = round_.time_limit
-            problem, inputs = build_problem(session, round_)
+            problem, inputs = build_problem(session, round_, postcode_lookup)
         started = time.monotonic()
         reporter.progress(0.01, "solving", force=True)
 

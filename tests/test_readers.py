@@ -146,10 +146,10 @@ def test_status_case_insensitive_and_default(tmp_path: Path) -> None:
 
 def test_missing_required_columns_one_problem_each(tmp_path: Path) -> None:
     path = write(tmp_path / "mentees.csv", "Mentee_ID,notes", "E1,x")
-    found = "required column is missing (found: mentee_id, notes)"
+    found = "required column is missing (found in row 1: Mentee_ID, notes): add a column headed {}"
     assert problems_of(lambda: read_mentees(path, Settings())) == (
-        Problem("mentees.csv", None, "name", None, found),
-        Problem("mentees.csv", None, "cohort", None, found),
+        Problem("mentees.csv", None, "name", None, found.format("name")),
+        Problem("mentees.csv", None, "cohort", None, found.format("cohort")),
     )
 
 
@@ -191,16 +191,22 @@ def test_duplicate_pair_and_empty_ids(tmp_path: Path) -> None:
 
 
 def test_pairs_missing_column(tmp_path: Path) -> None:
-    path = write(tmp_path / "previous.csv", "mentor_id,mentee", "M1,E1")
+    path = write(tmp_path / "previous.csv", "mentor_id,person", "M1,E1")
     assert problems_of(lambda: read_pairs(path, "previous")) == (
         Problem(
             "previous.csv",
             None,
             "mentee_id",
             None,
-            "required column is missing (found: mentor_id, mentee)",
+            "required column is missing (found in row 1: mentor_id, person): "
+            "add a column headed mentee_id",
         ),
     )
+
+
+def test_pairs_heading_mentee_is_read_as_mentee_id(tmp_path: Path) -> None:
+    path = write(tmp_path / "previous.csv", "Mentor,Mentee", "M1,E1")
+    assert read_pairs(path, "previous") == (PairRef("M1", "E1"),)
 
 
 def test_reason_read_only_for_exclusions(tmp_path: Path) -> None:

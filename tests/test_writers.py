@@ -87,6 +87,6 @@ def test_written_mentors_csv_text(tmp_path: Path) -> None:
     lines = path.read_text(encoding="utf-8-sig").splitlines()
     assert lines[1] == (
         "M1,Zoë O’Brien,zoe@example.org,0123456,A81001,North,6,4,1,wellbeing;leadership,"
-        "mon_am;tue_pm,virtual;face_to_face,51.5072,-0.1276,female,Irish,yes,10,6.5,paused,E1"
+        "mon_am;tue_pm,virtual;face_to_face,51.5072,-0.1276,,female,Irish,yes,10,6.5,paused,E1"
     )
-    assert lines[2] == "M2,'=HYPERLINK(x),,,,,,,0,,,virtual,,,,,no,,,active,"
+    assert lines[2] == "M2,'=HYPERLINK(x),,,,,,,0,,,virtual,,,,,,no,,,active,"

@@ -64,8 +64,9 @@ def get_round(round_id: int, db: DB, _user: RoundReaders) -> dict[str, Any]:
 @router.post("/api/rounds/{round_id}/run", status_code=202)
 def run_round(round_id: int, request: Request, db: DB, user: Staff) -> dict[str, Any]:
     """Start solving in the background; poll ``GET /api/jobs/{job_id}``."""
+    state = request.app.state
     job = rounds.run_in_background(
-        db, user, round_id, request.app.state.jobs, request.app.state.sessions
+        db, user, round_id, state.jobs, state.sessions, state.settings.postcode_lookup
     )
     return {"job_id": job.id, "round_id": round_id, "status": job.status}
 

@@ -65,7 +65,9 @@ def start_round(
 
 def _start(request: Request, db: DB, viewer: CurrentViewer, round_id: int) -> None:
     state = request.app.state
-    rounds.run_in_background(db, viewer.user, round_id, state.jobs, state.sessions)
+    rounds.run_in_background(
+        db, viewer.user, round_id, state.jobs, state.sessions, state.settings.postcode_lookup
+    )
 
 
 @router.get("/rounds/{round_id}")

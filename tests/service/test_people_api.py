@@ -24,7 +24,15 @@ def test_import_counts_and_register(
 ) -> None:
     answer = upload(client, "mentors", MENTORS, as_role("matcher"))
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"kind": "mentors", "rows": 2, "added": 2, "updated": 0, "unchanged": 0}
+    counts = {k: answer.json()[k] for k in ("kind", "stored", "rows", "added", "updated", "unchanged")}
+    assert counts == {
+        "kind": "mentors",
+        "stored": True,
+        "rows": 2,
+        "added": 2,
+        "updated": 0,
+        "unchanged": 0,
+    }
     register = client.get("/api/mentors", headers=as_role("organiser")).json()
     assert [(m["mentor_id"], m["capacity_max"], m["remaining_capacity"]) for m in register] == [
         ("M1", 6, 6),
