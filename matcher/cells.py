@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
+from functools import lru_cache
 
 from matcher import cell_words
 from matcher.vocab import (
@@ -47,9 +48,21 @@ def split_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(LIST_SEPARATOR) if item.strip()]
 
 
+# The longest id and name the records keep (the database's column sizes).
+MAX_ID, MAX_NAME = 64, 255
+
+
 def identifier(text: str) -> str:
     if LIST_SEPARATOR in text:
         raise CellError("an id must not contain ';' (it separates the items of a list)")
+    if len(text) > MAX_ID:
+        raise CellError(f"an id may have at most {MAX_ID} characters")
+    return text
+
+
+def display_name(text: str) -> str:
+    if len(text) > MAX_NAME:
+        raise CellError(f"a name may have at most {MAX_NAME} characters")
     return text
 
 
@@ -146,6 +159,11 @@ status = _named(STATUS_NAMES, "status")
 
 def focus_list(allowed: Collection[str]) -> Callable[[str], tuple[str, ...]]:
     """A parser of a ranked ``;`` list of focus areas; order kept, repeats are an error."""
+    return _focus_list(frozenset(allowed))
+
+
+@lru_cache(maxsize=16)  # the readers ask for it once a row, with the scheme's vocabulary
+def _focus_list(allowed: frozenset[str]) -> Callable[[str], tuple[str, ...]]:
     ordered = sorted(allowed)
     by_name = {squash(area): area for area in allowed}
 

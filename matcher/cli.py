@@ -274,6 +274,7 @@ def run_speed_meeting(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
     settings = Settings.from_toml(args.settings) if args.settings else Settings()
     problem = load_problem(args.mentors, args.mentees, args.exclusions, settings=settings)
+    _tell_notes(problem, quiet=False)
     try:
         plan = schedule(
             problem,

@@ -160,6 +160,7 @@ PREVIOUS = Schema("previous pairs", ("mentor_id", "mentee_id"), (), _PAIR_ALIASE
 CHOICES = Schema(
     "choices", ("person_id",), (), {"id": "person_id"}, numbered=re.compile(r"choice_[1-9]\d*")
 )
+_OTHER_KINDS_COLUMNS = frozenset((*MENTOR_COLUMNS, *MENTEE_COLUMNS, "reason", "person_id"))
 SCHEMAS: dict[str, Schema] = {
     "mentors": MENTORS,
     "mentees": MENTEES,
@@ -214,6 +215,9 @@ def read_heading(schema: Schema, heading: str, position: int) -> ColumnReading:
     target = _by_stem(schema).get(stem(written))
     if target:
         return ColumnReading(position, written, target, "renamed")
+    if key in _OTHER_KINDS_COLUMNS:
+        # Another kind's column (mentee_id in a mentors file) is not a typo of this kind's.
+        return ColumnReading(position, written, None, "unknown")
     meant = {schema.aliases.get(m, m): None for m in typo_of(written, schema.columns)}
     meant.update({schema.aliases[m]: None for m in typo_of(written, schema.aliases)})
     if meant:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from matcher import cells
 from matcher.columns import EXCLUSIONS, LOCKS, MENTEES, MENTORS, PREVIOUS, Schema
@@ -35,21 +35,29 @@ R = TypeVar("R", Mentor, Mentee)
 PAIR_SCHEMAS: dict[str, Schema] = {"exclusions": EXCLUSIONS, "locks": LOCKS, "previous": PREVIOUS}
 # Examples of values read differently from how they are written, shown per column.
 _EXAMPLES = 2
+_MEMO_SIZE = 200_000
 
 
 @dataclass(frozen=True)
 class PeopleFile(Generic[R]):
-    """A people file read: its records, each record's stored form, and what to tell a person.
+    """A people file read: its records, each person's stored form, and what to tell a person.
 
-    ``rows[i]`` holds the normalised text of every column the file has for ``records[i]``
-    ("" where the cell is empty): what the service stores, so that the same values written
-    another way (Yes / yes, 03/11/2025 / 2025-11-03) compare equal.
+    ``stored[i]`` holds the normalised text of every column of the file (in ``table.header``
+    order, "" where the cell is empty) for the i-th person: what the service stores, so that
+    the same values written another way (Yes / yes, 03/11/2025 / 2025-11-03) compare equal.
+    ``records`` is empty when the reader was asked not to keep them (a large import).
     """
 
     records: tuple[R, ...]
-    rows: tuple[dict[str, str], ...]
+    stored: tuple[tuple[str, ...], ...]
     notes: tuple[Note, ...]
     table: Table
+
+    @property
+    def rows(self) -> list[dict[str, str]]:
+        """``stored`` as one dictionary per person (column -> text)."""
+        header = self.table.header
+        return [dict(zip(header, cells, strict=True)) for cells in self.stored]
 
 
 @dataclass
@@ -61,6 +69,9 @@ class _Reading:
     notes: list[Note] = field(default_factory=list)
     changed: dict[str, list[int]] = field(default_factory=dict)  # column -> rows
     examples: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> raw -> read
+    # (column, cell) -> (value, stored text, error): a file repeats most of its cells, and a
+    # column's parser depends on the cell alone.
+    memo: dict[tuple[str, str], tuple[Any, str, str]] = field(default_factory=dict)
 
     def value_notes(self) -> list[Note]:
         notes = []
@@ -112,13 +123,22 @@ class _Row:
         text = self.values.get(column, "")
         if not text:
             return None
-        try:
-            value = parse(text)
-        except cells.CellError as exc:
-            self.problem(column, str(exc))
+        memo = self.reading.memo
+        known: tuple[Any, str, str] | None = memo.get((column, text))
+        if known is None:
+            try:
+                parsed = parse(text)
+                known = (parsed, cell_text(column, parsed), "")
+            except cells.CellError as exc:
+                known = (None, "", str(exc))
+            if len(memo) < _MEMO_SIZE:
+                memo[(column, text)] = known
+        found, stored, error = known
+        if error:
+            self.problem(column, error)
             return None
-        self._keep(column, text, value)
-        return value
+        self._keep(column, text, stored)
+        return cast(T, found)
 
     def get(self, column: str, parse: Callable[[str], T], default: T) -> T:
         value = self.optional(column, parse)
@@ -133,10 +153,9 @@ class _Row:
     def source(self) -> Source:
         return Source(self.file, self.number)
 
-    def _keep(self, column: str, text: str, value: object) -> None:
-        stored = cell_text(column, value)
+    def _keep(self, column: str, text: str, stored: str) -> None:
         self.stored[column] = stored
-        if not _same(text, stored):
+        if text != stored and not _same(text, stored):
             self.reading.changed.setdefault(column, []).append(self.number)
             examples = self.reading.examples.setdefault(column, {})
             if len(examples) < _EXAMPLES:
@@ -163,10 +182,12 @@ def parse_mentors(table: Table, settings: Settings | None = None) -> tuple[Mento
     return mentors_file(table, settings).records
 
 
-def mentors_file(table: Table, settings: Settings | None = None) -> PeopleFile[Mentor]:
+def mentors_file(
+    table: Table, settings: Settings | None = None, *, keep_records: bool = True
+) -> PeopleFile[Mentor]:
     """Validate a mentors table, keeping what the reading should tell a person."""
     settings = settings or Settings()
-    return _people(table, MENTORS, lambda row: _mentor(row, settings), settings)
+    return _people(table, MENTORS, lambda row: _mentor(row, settings), settings, keep_records)
 
 
 def read_mentees(path: str | Path, settings: Settings | None = None) -> tuple[Mentee, ...]:
@@ -183,21 +204,28 @@ def parse_mentees(table: Table, settings: Settings | None = None) -> tuple[Mente
     return mentees_file(table, settings).records
 
 
-def mentees_file(table: Table, settings: Settings | None = None) -> PeopleFile[Mentee]:
+def mentees_file(
+    table: Table, settings: Settings | None = None, *, keep_records: bool = True
+) -> PeopleFile[Mentee]:
     settings = settings or Settings()
     today = date.today()
-    return _people(table, MENTEES, lambda row: _mentee(row, settings, today), settings)
+    build = partial(_mentee, settings=settings, today=today)
+    return _people(table, MENTEES, build, settings, keep_records)
 
 
 def _people(
-    table: Table, schema: Schema, build: Callable[[_Row], R], settings: Settings
+    table: Table,
+    schema: Schema,
+    build: Callable[[_Row], R],
+    settings: Settings,
+    keep_records: bool,
 ) -> PeopleFile[R]:
     reading = _Reading(table.file)
     reading.problems += _missing_columns(table, schema.required)
     lookup = _lookup(settings, table, reading)
     id_column = schema.required[0]
     records: list[R] = []
-    rows: list[dict[str, str]] = []
+    stored: list[tuple[str, ...]] = []
     first_row: dict[str, int] = {}
     for number, values in table.rows:
         row = _Row(reading, number, values)
@@ -211,13 +239,14 @@ def _people(
         elif person:
             first_row[person] = number
         if row.ok:
-            records.append(_located(record, row))
-            rows.append(row.stored)
+            if keep_records:
+                records.append(_located(record, row))
+            stored.append(tuple(row.stored.values()))
     if reading.problems:
         raise InputError(_in_order(table, reading.problems))
     notes = [*(table.reading.notes(table.file, schema.kind) if table.reading else [])]
     notes += reading.value_notes() + reading.notes
-    return PeopleFile(tuple(records), tuple(rows), merge_notes(notes), table)
+    return PeopleFile(tuple(records), tuple(stored), merge_notes(notes), table)
 
 
 def read_pairs(path: str | Path, kind: str) -> tuple[PairRef, ...]:
@@ -324,7 +353,7 @@ def _mentor(row: _Row, settings: Settings) -> Mentor:
     latitude, longitude = _coordinates(row)
     return Mentor(
         mentor_id=row.required("mentor_id", cells.identifier),
-        name=row.required("name"),
+        name=row.required("name", cells.display_name),
         email=row.optional("email", cells.email),
         gmc_number=row.optional("gmc_number", cells.gmc_number),
         practice_code=row.text("practice_code"),
@@ -369,7 +398,7 @@ def _mentee(row: _Row, settings: Settings, today: date) -> Mentee:
     latitude, longitude = _coordinates(row)
     return Mentee(
         mentee_id=row.required("mentee_id", cells.identifier),
-        name=row.required("name"),
+        name=row.required("name", cells.display_name),
         cohort=row.required("cohort", cells.cohort),
         email=row.optional("email", cells.email),
         practice_code=row.text("practice_code"),

@@ -378,6 +378,7 @@ class _Locator:
         where = f"sheet '{cand.sheet.name}', " if cand.sheet.name and len(names) > 1 else ""
         headings = ", ".join(r.heading for r in readings)
         problems = header_problems(self.file, number, schema, readings)
+        hint = _other_kind(schema, candidates)
         problems += [
             Problem(
                 self.file,
@@ -385,7 +386,7 @@ class _Locator:
                 column,
                 None,
                 f"required column is missing (found in {where}row {number}: {headings}){sheets}"
-                f": add a column headed {column}",
+                f": add a column headed {column}{hint}",
             )
             for column in schema.required
             if column not in found

@@ -12,24 +12,31 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 
 
 def words(text: str) -> list[str]:
     """Lower-case words of ``text``: accents folded, punctuation and spaces as breaks."""
+    return list(_words(text))
+
+
+# Spreadsheets repeat the same few words (cohorts, slots, modes) on every row.
+@lru_cache(maxsize=1 << 16)
+def _words(text: str) -> tuple[str, ...]:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return [w for w in _NOT_WORD.split(folded.lower()) if w]
+    return tuple(w for w in _NOT_WORD.split(folded.lower()) if w)
 
 
 def snake(text: str) -> str:
     """``text`` as a snake_case key: "Focus areas" -> "focus_areas"."""
-    return "_".join(words(text))
+    return "_".join(_words(text))
 
 
 def squash(text: str) -> str:
     """The letters and digits of ``text``: "Waiting since" -> "waitingsince"."""
-    return "".join(words(text))
+    return "".join(_words(text))
 
 
 def _singular(word: str) -> str:
@@ -42,7 +49,7 @@ def _singular(word: str) -> str:
 
 def stem(text: str) -> str:
     """``squash`` with each word made singular: "Focus area" and "focus_areas" agree."""
-    return "".join(_singular(w) for w in words(text))
+    return "".join(_singular(w) for w in _words(text))
 
 
 def closest(text: str, choices: Iterable[str], cutoff: float = 0.75) -> str | None:

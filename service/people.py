@@ -49,7 +49,7 @@ class _Kind:
     version_model: type[PersonVersionRow]
     id_column: str
     schema: Schema
-    read: Callable[[Table, Settings], PeopleFile[Any]]
+    read: Callable[..., PeopleFile[Any]]
 
 
 _KINDS = {
@@ -83,7 +83,8 @@ def read_people_file(
 ) -> PeopleFile[Any]:
     """Read and validate an uploaded people file (no database): InputError if any row is wrong."""
     spec = _KINDS[kind]
-    return spec.read(parse_table(filename, data, spec.schema, limits), Settings())
+    table = parse_table(filename, data, spec.schema, limits)
+    return spec.read(table, Settings(), keep_records=False)
 
 
 def import_people(
@@ -101,11 +102,14 @@ def import_people(
     """
     spec = _KINDS[kind]
     table = people.table
-    ids = [row[spec.id_column] for row in people.rows]
+    header = table.header
+    at = header.index(spec.id_column)
+    ids = [cells[at] for cells in people.stored]
     stored = _stored_records(session, spec, ids)
     added: list[dict[str, str]] = []
     changed: list[tuple[int, dict[str, str], int]] = []
-    for (number, _cells), row in zip(table.body, people.rows, strict=True):
+    for (number, _cells), cells in zip(table.body, people.stored, strict=True):
+        row = dict(zip(header, cells, strict=True))
         person_id = row[spec.id_column]
         if person_id not in stored:
             added.append(_record({}, row))

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from helpers import mentee_cell, mentor_cell, one, problems_of, write
 
-from matcher.errors import InputError, Problem
 from matcher.columns import MENTORS
+from matcher.errors import InputError, Problem
 from matcher.notes import Note
 from matcher.readers import mentors_file, read_mentees, read_mentors
-from matcher.spreadsheet import read_table
 from matcher.settings import CapacitySettings, Settings
+from matcher.spreadsheet import read_table
 
 DATA = Path(__file__).parent / "data" / "readers"
 
@@ -256,3 +256,23 @@ def test_sensitive_values_never_shown(tmp_path: Path) -> None:
     assert "ann.at.nhs" not in text
     assert "98765" not in text
     assert "(hidden, 10 characters)" in text
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("mentor_id", "M" * 65, "an id may have at most 64 characters"),
+        ("name", "N" * 256, "a name may have at most 255 characters"),
+    ],
+)
+def test_ids_and_names_longer_than_the_records_keep(
+    tmp_path: Path, column: str, value: str, message: str
+) -> None:
+    # The database keeps ids of 64 and names of 255 characters: longer is refused on reading.
+    cells = {"mentor_id": "M1", "name": "Ann", column: value}
+    path = write(
+        tmp_path / "mentors.csv", "mentor_id,name", f"{cells['mentor_id']},{cells['name']}"
+    )
+    assert one(problems_of(lambda: read_mentors(path, Settings())), "mentors.csv", 2, column) == (
+        message
+    )

@@ -55,13 +55,23 @@ def test_a_round_in_the_browser(
     _sign_in(page, service, "officer")
     expect(page).to_have_url(f"{service.url}/rounds")
 
-    # Import the sample: 30 mentors and 200 mentees, all new.
+    # Preview the register as an office keeps it: a title row, a heading written its own
+    # way and a column of notes. The preview says how each column is read; nothing is stored.
     _nav(page, "Import").click()
     expect(page.get_by_role("heading", name="Import", level=1)).to_be_visible()
+    page.get_by_label("Mentors file").set_input_files(_office_register(tmp_path))
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("heading", name="Preview: nothing has been stored")).to_be_visible()
+    columns = page.get_by_role("table", name="Columns of register.csv")
+    expect(columns.get_by_role("row", name="J Focus areas focus_areas (renamed)")).to_be_visible()
+    expect(columns.locator("tbody tr").last).to_contain_text("ignored: not a column")
+    _review(page, "import-preview", findings, screenshots)
+
+    # Import the sample: 30 mentors and 200 mentees, all new.
     page.get_by_label("Mentors file").set_input_files(SAMPLE / "mentors.csv")
     page.get_by_label("Mentees file").set_input_files(SAMPLE / "mentees.csv")
     page.get_by_role("button", name="Import", exact=True).click()
-    imported = page.locator("section", has=page.get_by_role("heading", name="Imported"))
+    imported = page.get_by_role("table", name="What was stored")
     rows = imported.locator("tbody tr")
     expect(rows).to_have_count(2)
     for row, kind in zip(rows.all(), ("mentors", "mentees"), strict=True):
@@ -186,6 +196,17 @@ def _download(page: Page, link: str, folder: Path) -> Path:
 
 
 # --- what every page must get right ------------------------------------------------------
+
+
+def _office_register(folder: Path) -> Path:
+    """The sample mentors as an office keeps them: title row, own headings, a notes column."""
+    with (SAMPLE / "mentors.csv").open(encoding="utf-8-sig", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    header = [{"focus_areas": "Focus areas"}.get(h, h) for h in header] + ["Notes"]
+    path = folder / "register.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["Mentor register"], [], header, *([*r, ""] for r in rows)])
+    return path
 
 
 def _review(

@@ -24,7 +24,9 @@ def test_import_counts_and_register(
 ) -> None:
     answer = upload(client, "mentors", MENTORS, as_role("matcher"))
     assert answer.status_code == 200, answer.text
-    counts = {k: answer.json()[k] for k in ("kind", "stored", "rows", "added", "updated", "unchanged")}
+    counts = {
+        k: answer.json()[k] for k in ("kind", "stored", "rows", "added", "updated", "unchanged")
+    }
     assert counts == {
         "kind": "mentors",
         "stored": True,
