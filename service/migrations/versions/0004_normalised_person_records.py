@@ -24,8 +24,6 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_BATCH = 1000
-
 
 def upgrade() -> None:
     from matcher.columns import MENTEES, MENTORS
@@ -51,13 +49,11 @@ def upgrade() -> None:
         people = sa.table(name, sa.column(id_column, sa.String), sa.column("record", sa.JSON))
         rows = connection.execute(sa.select(people.c[id_column], people.c.record)).all()
         rewritten = 0
-        for start in range(0, len(rows), _BATCH):
-            batch = rows[start : start + _BATCH]
-            for person_id, record in _normalised(batch, schema, read, Table, InputError):
-                connection.execute(
-                    people.update().where(people.c[id_column] == person_id).values(record=record)
-                )
-                rewritten += 1
+        for person_id, record in _normalised(rows, schema, read, Table, InputError):
+            connection.execute(
+                people.update().where(people.c[id_column] == person_id).values(record=record)
+            )
+            rewritten += 1
         if rewritten:
             connection.execute(
                 audit.insert().values(
@@ -73,12 +69,12 @@ def upgrade() -> None:
 
 
 def _normalised(
-    batch: Sequence[Any], schema: Any, read: Any, table_type: Any, input_error: Any
+    rows: Sequence[Any], schema: Any, read: Any, table_type: Any, input_error: Any
 ) -> list[tuple[str, dict[str, str]]]:
-    """(id, new record) for each record of the batch that reads and differs once normalised."""
+    """(id, new record) for each stored record that reads and differs once normalised."""
     known = set(schema.columns)
     changed = []
-    for person_id, record in batch:
+    for person_id, record in rows:
         cells = {k: str(v) for k, v in (record or {}).items() if k in known}
         header = tuple(cells)
         try:
