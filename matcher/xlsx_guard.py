@@ -31,6 +31,8 @@ _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature; name and extra-field len
 # which re finds fast; the byte before it ("<", or ":" after a prefix) is checked apart.
 _DIMENSION = re.compile(rb"dimension\s[^>]{0,512}?\bref\s{0,64}=\s{0,64}[\"']([^\"'<>]{1,64})[\"']")
 
+# An opening tag; with a prefix only its attributed form, as ":c>" also ends "</x:c>".
+_CELL_TAGS = (b"<c ", b"<c>", b":c ")
 _RESAVE = "save the register alone in a new workbook, or as CSV UTF-8"
 _REPAIR = "open it in Excel and save it again as .xlsx, or save it as CSV UTF-8"
 _DAMAGED = f"not a readable .xlsx workbook (the zip archive is damaged): {_REPAIR}"
@@ -66,12 +68,20 @@ def check_workbook(name: str, data: bytes, limits: ReadLimits = DEFAULT_LIMITS) 
     if sum(part.compress_size for part in parts) > len(data):
         _refuse(name, _DAMAGED)
     view = memoryview(data)
+    cells = 0
     for part in parts:
-        _check_part(name, part, view, limits)
+        cells = _check_part(name, part, view, limits, cells)
 
 
-def _check_part(name: str, part: zipfile.ZipInfo, data: memoryview, limits: ReadLimits) -> None:
-    """Inflate one part in chunks, refusing it as soon as it breaks a rule."""
+def _cells_in(window: bytes) -> int:
+    """Cell elements (<c ...>, or with a namespace prefix <x:c ...>) in a piece of XML."""
+    return sum(window.count(tag) for tag in _CELL_TAGS)
+
+
+def _check_part(
+    name: str, part: zipfile.ZipInfo, data: memoryview, limits: ReadLimits, cells: int
+) -> int:
+    """Inflate one part in chunks, refusing it as soon as it breaks a rule; the cells so far."""
     xml = part.filename.lower().endswith(_XML_SUFFIXES)
     size, tail = 0, b""
     for chunk in _unpacked(name, part, data):
@@ -101,7 +111,16 @@ def _check_part(name: str, part: zipfile.ZipInfo, data: memoryview, limits: Read
         for match in _DIMENSION.finditer(window):
             if window[match.start() - 1 : match.start()] in (b"<", b":"):
                 _check_dimension(name, match.group(1), limits)
+        # The cells a reader would hold, counted as they are, whatever the sheet declares:
+        # a tag in the carried-over tail was counted with the window before.
+        cells += _cells_in(window) - _cells_in(tail)
+        if cells > limits.max_cells:
+            _refuse(
+                name,
+                f"the workbook has more than {limits.max_cells:,} cells (the limit): {_RESAVE}",
+            )
         tail = window[-_OVERLAP:]
+    return cells
 
 
 def _unpacked(name: str, part: zipfile.ZipInfo, data: memoryview) -> Iterator[bytes]:

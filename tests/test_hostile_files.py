@@ -356,8 +356,23 @@ def test_sheet_claiming_too_many_cells_is_refused() -> None:
     # GR is column 7 x 26 + 18 = 200, the most allowed; 60,000 rows of it are 12,000,000 cells.
     assert refusal(dimension("A1:GR60000")).message == (
         "a sheet says it has 12,000,000 cells (60,000 rows by 200 columns), "
-        f"more than 10,000,000 (the limit): {RESAVE}"
+        f"more than 6,000,000 (the limit): {RESAVE}"
     )
+
+
+@pytest.mark.parametrize("tag", ['<c r="A{}"><v>1</v></c>', '<x:c r="A{}"><x:v>1</x:v></x:c>'])
+def test_cells_are_counted_as_they_are_whatever_the_sheet_declares(tag: str) -> None:
+    # No <dimension>, and 1,001 cells against a limit of 1,000 (the count runs across chunks).
+    rows = "".join(f"<row>{tag.format(i)}</row>" for i in range(1, 1002)).encode()
+    body = b"<worksheet><sheetData>" + rows + b"</sheetData></worksheet>"
+    limits = ReadLimits(max_cells=1000)
+    packed = zlib.compress(body)[2:-4]
+    part = Part(SHEET, packed, len(body))
+    assert refusal(raw_zip([part]), limits).message == (
+        f"the workbook has more than 1,000 cells (the limit): {RESAVE}"
+    )
+    exact = ReadLimits(max_cells=1001)
+    check_workbook(NAME, raw_zip([part]), exact)  # 1,001 cells: not counted twice
 
 
 def test_sheet_over_small_limits_passed_in_is_refused() -> None:
