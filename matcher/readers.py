@@ -35,7 +35,11 @@ R = TypeVar("R", Mentor, Mentee)
 PAIR_SCHEMAS: dict[str, Schema] = {"exclusions": EXCLUSIONS, "locks": LOCKS, "previous": PREVIOUS}
 # Examples of values read differently from how they are written, shown per column.
 _EXAMPLES = 2
-_MEMO_SIZE = 200_000
+_MEMO_SIZE = 100_000
+# Columns whose cells are mostly one of a kind: remembering them would only cost memory.
+_UNIQUE = frozenset(
+    {"mentor_id", "mentee_id", "name", "email", "gmc_number", "latitude", "longitude", "postcode"}
+)
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ class _Row:
         text = self.values.get(column, "")
         if not text:
             return None
-        memo = self.reading.memo
+        memo = self.reading.memo if column not in _UNIQUE else {}
         known: tuple[Any, str, str] | None = memo.get((column, text))
         if known is None:
             try:
@@ -154,8 +158,11 @@ class _Row:
         return Source(self.file, self.number)
 
     def _keep(self, column: str, text: str, stored: str) -> None:
+        if text == stored:
+            self.stored[column] = text  # the cell's own string: one copy in memory, not two
+            return
         self.stored[column] = stored
-        if text != stored and not _same(text, stored):
+        if not _same(text, stored):
             self.reading.changed.setdefault(column, []).append(self.number)
             examples = self.reading.examples.setdefault(column, {})
             if len(examples) < _EXAMPLES:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from matcher.columns import MENTEES, MENTORS, Schema
 from matcher.data import Mentee as MenteeRecord
 from matcher.data import Mentor as MentorRecord
+from matcher.errors import InputError, Problem
 from matcher.limits import DEFAULT_LIMITS, ReadLimits
 from matcher.preview import FileRead
 from matcher.readers import PeopleFile, mentees_file, mentors_file, parse_mentees, parse_mentors
@@ -98,36 +99,47 @@ def import_people(
     Stored records hold the normalised values, so a row written another way but meaning the
     same is unchanged. A column the file does not have keeps its stored values; an empty cell
     clears one. People not in the file are left as they are. A preview is an import whose
-    transaction is rolled back.
+    transaction is rolled back. People are compared and written a batch at a time, so a large
+    file never has every record in memory twice; a problem found in any batch undoes them all
+    (the caller rolls the transaction back).
     """
     spec = _KINDS[kind]
     table = people.table
     header = table.header
     at = header.index(spec.id_column)
-    ids = [cells[at] for cells in people.stored]
-    stored = _stored_records(session, spec, ids)
-    added: list[dict[str, str]] = []
-    changed: list[tuple[int, dict[str, str], int]] = []
-    for (number, _cells), cells in zip(table.body, people.stored, strict=True):
-        row = dict(zip(header, cells, strict=True))
-        person_id = row[spec.id_column]
-        if person_id not in stored:
-            added.append(_record({}, row))
-            continue
-        before, version = stored[person_id]
-        after = _record(before, row)
-        if after != before:
-            changed.append((number, after, version))
-    _check_merged(spec, table.file, [(n, r) for n, r, _v in changed if set(r) - set(table.header)])
-    read = FileRead(table.file, kind, len(table), table.reading, people.notes)
-    outcome = ImportOutcome(
-        kind, read, len(added), len(changed), len(ids) - len(added) - len(changed)
+    batch = Import(
+        kind=kind, filename=table.file[:255], rows=len(table), added=0, updated=0, unchanged=0
     )
-    batch = Import(kind=kind, filename=table.file[:255], **outcome.counts)
     batch.user_id = user.id
     session.add(batch)
     session.flush()
-    _write(session, spec, batch.id, added, [(r, v) for _n, r, v in changed])
+    problems: list[Problem] = []
+    for start in range(0, len(people.stored), _BATCH):
+        rows = people.stored[start : start + _BATCH]
+        numbers = [number for number, _cells in table.body[start : start + _BATCH]]
+        stored = _stored_records(session, spec, [cells[at] for cells in rows])
+        added: list[dict[str, str]] = []
+        changed: list[tuple[int, dict[str, str], int]] = []
+        for number, cells in zip(numbers, rows, strict=True):
+            row = dict(zip(header, cells, strict=True))
+            known = stored.get(row[spec.id_column])
+            if known is None:
+                added.append(_record({}, row))
+                continue
+            before, version = known
+            after = _record(before, row)
+            if after != before:
+                changed.append((number, after, version))
+        completed = [(n, r) for n, r, _v in changed if set(r) - set(header)]
+        problems += _merged_problems(spec, table.file, completed)
+        _write(session, spec, batch.id, added, [(r, v) for _n, r, v in changed])
+        batch.added += len(added)
+        batch.updated += len(changed)
+    if problems:
+        raise InputError(problems)
+    batch.unchanged = batch.rows - batch.added - batch.updated
+    read = FileRead(table.file, kind, len(table), table.reading, people.notes)
+    outcome = ImportOutcome(kind, read, batch.added, batch.updated, batch.unchanged)
     audit.record(session, user, f"{kind}.import", "import", batch.id, **outcome.counts)
     return outcome
 
@@ -159,15 +171,21 @@ def _stored_records(
     return found
 
 
-def _check_merged(spec: _Kind, file: str, merged: list[tuple[int, dict[str, str]]]) -> None:
+def _merged_problems(
+    spec: _Kind, file: str, merged: list[tuple[int, dict[str, str]]]
+) -> list[Problem]:
     """Rows completed by stored values (of columns the file lacks) must still be valid."""
     if not merged:
-        return
+        return []
     header = tuple(dict.fromkeys(c for _n, record in merged for c in record))
     table = Table.from_rows(
         f"{file} (with stored values of columns not in the file)", header, merged
     )
-    spec.read(table, Settings())
+    try:
+        spec.read(table, Settings(), keep_records=False)
+    except InputError as exc:
+        return list(exc.problems)
+    return []
 
 
 def _write(
