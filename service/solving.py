@@ -1,8 +1,10 @@
 """Solve a round in a child process, so the web process keeps answering while it works.
 
-The solver's Python parts hold the GIL; a child process (forked from a server that has
-already imported the solver, so it starts in milliseconds) leaves the service free. Progress
-lines and the result come back over a pipe; a child that dies is reported, not waited for.
+The solver's Python parts hold the GIL; a child process (forked from a fork server that has
+already imported the solver, so it starts in milliseconds) leaves the service free. The web
+process itself never imports the solver (OR-Tools and pandas are 80 MB it does not need).
+Progress lines and the result come back over a pipe; a child that dies is reported, not
+waited for.
 """
 
 from __future__ import annotations
@@ -15,12 +17,11 @@ from typing import Any
 
 from matcher.data import ProblemData
 from solver.result import Result
-from solver.solve import solve
 
 # Beyond the time limit the solver may need a moment to stop and send its answer.
 GRACE_SECONDS = 60.0
 _context = multiprocessing.get_context("forkserver")
-_context.set_forkserver_preload(["service.solving"])
+_context.set_forkserver_preload(["service.solving", "solver.solve"])
 
 
 class SolveFailed(RuntimeError):
@@ -28,6 +29,8 @@ class SolveFailed(RuntimeError):
 
 
 def _child(conn: Connection, problem: ProblemData, time_limit: float, seed: int) -> None:
+    from solver.solve import solve  # preloaded by the fork server: no cost here
+
     try:
         result = solve(
             problem,

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
 
 from matcher.data import ProblemData
 from matcher.rules import allowed_pairs
@@ -193,6 +192,9 @@ def _choose_pairs(
     cost = np.concatenate(costs)
     if int(cost.max()) * (n_mentees * rounds) >= 2**62:
         raise ValueError("the event is too large to weigh exactly")
+    # Imported here: the web service reads schedules without planning one, and spares 20 MB.
+    from ortools.graph.python import min_cost_flow
+
     flow = min_cost_flow.SimpleMinCostFlow()
     arcs = flow.add_arcs_with_capacity_and_unit_cost(
         tail, head, np.ones(len(tail), dtype=np.int64), cost
