@@ -14,26 +14,16 @@ Run: `python -m benchmarks.run_service [--sample regional]`.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
+from benchmarks.serving import serve
 from datasets.generator import sample_dir
 
 PROBES = 100
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -47,58 +37,33 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=30.0)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="service-bench-"))
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}"}
-    matcher = [sys.executable, "-m", "matcher.cli"]
-    added = subprocess.run(
-        [*matcher, "users", "add", "bench", "--role", "matcher"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    headers = {"Authorization": f"Bearer {added.stdout.strip().splitlines()[-1]}"}
-    port = _port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [*matcher, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
-            while True:
-                try:
-                    http.get("/health")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            for kind in ("mentors", "mentees", "exclusions"):
-                path = sample_dir(args.sample) / f"{kind}.csv"
-                http.post(f"/api/{kind}/import", files={"file": (path.name, path.read_bytes())})
-            body = {"name": "bench", "time_limit": args.time_limit}
-            round_id = http.post("/api/rounds", json=body).json()["id"]
+    with (
+        serve(f"sqlite:///{folder / 'bench.db'}", folder / "server.log") as server,
+        httpx.Client(base_url=server.url, headers=server.headers, timeout=60) as http,
+    ):
+        for kind in ("mentors", "mentees", "exclusions"):
+            path = sample_dir(args.sample) / f"{kind}.csv"
+            http.post(f"/api/{kind}/import", files={"file": (path.name, path.read_bytes())})
+        body = {"name": "bench", "time_limit": args.time_limit}
+        round_id = http.post("/api/rounds", json=body).json()["id"]
 
-            def probe() -> float:
-                started = time.perf_counter()
-                http.get("/health")
-                return time.perf_counter() - started
-
-            idle = [probe() for _ in range(PROBES)]
+        def probe() -> float:
             started = time.perf_counter()
-            job_id = http.post(f"/api/rounds/{round_id}/run").json()["job_id"]
-            busy = []
-            while (job := http.get(f"/api/jobs/{job_id}").json())["status"] not in (
-                "done",
-                "failed",
-            ):
-                busy.append(probe())
-                time.sleep(0.02)
-            wall = time.perf_counter() - started
-            summary = http.get(f"/api/rounds/{round_id}").json()["summary"]
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(30)
+            http.get("/health")
+            return time.perf_counter() - started
+
+        idle = [probe() for _ in range(PROBES)]
+        started = time.perf_counter()
+        job_id = http.post(f"/api/rounds/{round_id}/run").json()["job_id"]
+        busy = []
+        while (job := http.get(f"/api/jobs/{job_id}").json())["status"] not in (
+            "done",
+            "failed",
+        ):
+            busy.append(probe())
+            time.sleep(0.02)
+        wall = time.perf_counter() - started
+        summary = http.get(f"/api/rounds/{round_id}").json()["summary"]
     print(f"sample {args.sample}: job {job['status']}: {job['message']}")
     print(
         f"round wall time {wall:.2f} s; solver {summary['seconds']:.2f} s; ratio {wall / summary['seconds']:.2f}"

@@ -17,10 +17,7 @@ from matcher.errors import InputError
 from matcher.export import build_report, write_report
 from matcher.readers import load_problem
 from matcher.settings import Settings
-from solver.diagnose import diagnose
-from solver.instance import build_instance
 from solver.result import Status
-from solver.solve import solve
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_BAD_INPUT = 0, 1, 2
 # A file with a problem on every row would bury the terminal; the first ones say enough.
@@ -197,6 +194,8 @@ def _tell_notes(problem: ProblemData, quiet: bool) -> None:
 def run_match(
     problem: ProblemData, out: Path, time_limit: float, seed: int, workers: int | None, quiet: bool
 ) -> int:
+    from solver.solve import solve  # OR-Tools only where a command solves: `serve` never does
+
     started = time.perf_counter()
     _tell_notes(problem, quiet)
 
@@ -337,6 +336,9 @@ def run_validate(problem: ProblemData) -> int:
     for read in problem.files:
         for line in read.lines():
             print(line)
+    from solver.diagnose import diagnose
+    from solver.instance import build_instance
+
     diagnosis = diagnose(build_instance(problem))
     print(f"Files are valid: {len(problem.mentors)} mentors, {len(problem.mentees)} mentees.")
     for line in diagnosis.summary():

@@ -9,7 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from matcher.data import ProblemData
 from matcher.outputs import write_together
-from matcher.spreadsheet import write_csv
+from matcher.safe_write import write_csv
 from solver.speed_meeting import Schedule
 
 SCHEDULE_COLUMNS = (

@@ -10,7 +10,7 @@ from typing import Any
 from matcher.data import ProblemData
 from matcher.explain import pair_reason
 from matcher.outputs import write_together
-from matcher.spreadsheet import safe_cell, write_csv
+from matcher.safe_write import safe_cell, write_csv
 from solver.result import Result, Status
 
 PAIR_COLUMNS = (

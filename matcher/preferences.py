@@ -18,8 +18,9 @@ from openpyxl import load_workbook
 from matcher.columns import CHOICES, MENTEES, MENTORS
 from matcher.errors import InputError, Problem
 from matcher.readers import read_mentees, read_mentors
+from matcher.safe_write import atomic_write, write_csv
 from matcher.sheets import csv_sheet
-from matcher.spreadsheet import XLSX_SUFFIXES, TableReading, atomic_write, read_table, write_csv
+from matcher.spreadsheet import XLSX_SUFFIXES, TableReading, read_table
 
 SIDES = ("mentee", "mentor")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")

@@ -11,35 +11,27 @@ scheme's limits.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import Generic, TypeVar
 
 from matcher import cells
 from matcher.columns import EXCLUSIONS, LOCKS, MENTEES, MENTORS, PREVIOUS, Schema
-from matcher.data import Mentee, Mentor, PairRef, ProblemData, Source
-from matcher.errors import SENSITIVE_COLUMNS, InputError, Problem
+from matcher.data import Mentee, Mentor, PairRef, ProblemData
+from matcher.errors import InputError, Problem
 from matcher.notes import Note, merge_notes
 from matcher.postcodes import PostcodeLookup, load_lookup, normalise_postcode
 from matcher.preview import FileRead
+from matcher.rows import FileReading, RowReader
 from matcher.settings import Settings
 from matcher.spreadsheet import Table, read_table
-from matcher.words import snake
-from matcher.writers import cell_text
 
 T = TypeVar("T")
 R = TypeVar("R", Mentor, Mentee)
 
 PAIR_SCHEMAS: dict[str, Schema] = {"exclusions": EXCLUSIONS, "locks": LOCKS, "previous": PREVIOUS}
-# Examples of values read differently from how they are written, shown per column.
-_EXAMPLES = 2
-_MEMO_SIZE = 100_000
-# Columns whose cells are mostly one of a kind: remembering them would only cost memory.
-_UNIQUE = frozenset(
-    {"mentor_id", "mentee_id", "name", "email", "gmc_number", "latitude", "longitude", "postcode"}
-)
 
 
 @dataclass(frozen=True)
@@ -62,121 +54,6 @@ class PeopleFile(Generic[R]):
         """``stored`` as one dictionary per person (column -> text)."""
         header = self.table.header
         return [dict(zip(header, cells, strict=True)) for cells in self.stored]
-
-
-@dataclass
-class _Reading:
-    """What the rows of one file taught: problems, notes, values read another way."""
-
-    file: str
-    problems: list[Problem] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
-    changed: dict[str, list[int]] = field(default_factory=dict)  # column -> rows
-    examples: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> raw -> read
-    # (column, cell) -> (value, stored text, error): a file repeats most of its cells, and a
-    # column's parser depends on the cell alone.
-    memo: dict[tuple[str, str], tuple[Any, str, str]] = field(default_factory=dict)
-
-    def value_notes(self) -> list[Note]:
-        notes = []
-        for column, rows in self.changed.items():
-            if column in SENSITIVE_COLUMNS:
-                shown = "values hidden"
-            else:
-                pairs = list(self.examples[column].items())[:_EXAMPLES]
-                shown = "e.g. " + ", ".join(f"'{raw}' as '{read}'" for raw, read in pairs)
-            notes.append(
-                Note(self.file, tuple(rows), column, f"read in the contract's words ({shown})")
-            )
-        return notes
-
-
-class _Row:
-    """One row being read: parses its cells, records a Problem for each bad one and the
-    normalised text of each good one."""
-
-    def __init__(self, reading: _Reading, number: int, values: dict[str, str]):
-        self.reading = reading
-        self.file = reading.file
-        self.number = number
-        self.values = values
-        self.stored: dict[str, str] = dict.fromkeys(values, "")
-        self.located: tuple[float, float] | None = None  # from the postcode lookup
-        self._start = len(reading.problems)
-
-    @property
-    def ok(self) -> bool:
-        return len(self.reading.problems) == self._start
-
-    def problem(self, column: str, message: str) -> None:
-        value = self.values.get(column, "")
-        self.reading.problems.append(Problem(self.file, self.number, column, value, message))
-
-    def note(self, column: str, message: str, *, warning: bool = True) -> None:
-        self.reading.notes.append(Note(self.file, (self.number,), column, message, warning))
-
-    def required(self, column: str, parse: Callable[[str], str] = str) -> str:
-        if column not in self.values:
-            return ""  # a missing column is reported once, for the whole file
-        if not self.values[column]:
-            self.problem(column, "required, but empty")
-            return ""
-        return self.get(column, parse, "")
-
-    def optional(self, column: str, parse: Callable[[str], T]) -> T | None:
-        text = self.values.get(column, "")
-        if not text:
-            return None
-        memo = self.reading.memo if column not in _UNIQUE else {}
-        known: tuple[Any, str, str] | None = memo.get((column, text))
-        if known is None:
-            try:
-                parsed = parse(text)
-                known = (parsed, cell_text(column, parsed), "")
-            except cells.CellError as exc:
-                known = (None, "", str(exc))
-            if len(memo) < _MEMO_SIZE:
-                memo[(column, text)] = known
-        found, stored, error = known
-        if error:
-            self.problem(column, error)
-            return None
-        self._keep(column, text, stored)
-        return cast(T, found)
-
-    def get(self, column: str, parse: Callable[[str], T], default: T) -> T:
-        value = self.optional(column, parse)
-        return default if value is None else value
-
-    def text(self, column: str) -> str | None:
-        value = self.values.get(column) or None
-        if value is not None:
-            self.stored[column] = value
-        return value
-
-    def source(self) -> Source:
-        return Source(self.file, self.number)
-
-    def _keep(self, column: str, text: str, stored: str) -> None:
-        if text == stored:
-            self.stored[column] = text  # the cell's own string: one copy in memory, not two
-            return
-        self.stored[column] = stored
-        if not _same(text, stored):
-            self.reading.changed.setdefault(column, []).append(self.number)
-            examples = self.reading.examples.setdefault(column, {})
-            if len(examples) < _EXAMPLES:
-                examples.setdefault(text, stored)
-
-
-def _same(written: str, stored: str) -> bool:
-    """Whether a person would call these the same value (case, spacing, 6 and 6.0)."""
-    if snake(written) == snake(stored):
-        return True
-    try:
-        return float(written) == float(stored)
-    except ValueError:
-        return False
 
 
 def read_mentors(path: str | Path, settings: Settings | None = None) -> tuple[Mentor, ...]:
@@ -223,11 +100,11 @@ def mentees_file(
 def _people(
     table: Table,
     schema: Schema,
-    build: Callable[[_Row], R],
+    build: Callable[[RowReader], R],
     settings: Settings,
     keep_records: bool,
 ) -> PeopleFile[R]:
-    reading = _Reading(table.file)
+    reading = FileReading(table.file)
     reading.problems += _missing_columns(table, schema.required)
     lookup = _lookup(settings, table, reading)
     id_column = schema.required[0]
@@ -235,7 +112,7 @@ def _people(
     stored: list[tuple[str, ...]] = []
     first_row: dict[str, int] = {}
     for number, values in table.rows:
-        row = _Row(reading, number, values)
+        row = RowReader(reading, number, values)
         record = build(row)
         _locate(row, lookup)
         person = values.get(id_column, "")
@@ -252,6 +129,11 @@ def _people(
     if reading.problems:
         raise InputError(_in_order(table, reading.problems))
     notes = [*(table.reading.notes(table.file, schema.kind) if table.reading else [])]
+    if table.reading and not len(table):
+        header_row = table.reading.header_row
+        notes.append(
+            Note(table.file, (), None, f"no rows below the header (row {header_row})", True)
+        )
     notes += reading.value_notes() + reading.notes
     return PeopleFile(tuple(records), tuple(stored), merge_notes(notes), table)
 
@@ -272,12 +154,12 @@ def pair_schema(kind: str) -> Schema:
 def parse_pairs(table: Table, kind: str) -> tuple[PairRef, ...]:
     """Validate a pairs table (``kind`` as for ``read_pairs``)."""
     columns = pair_schema(kind).columns
-    reading = _Reading(table.file)
+    reading = FileReading(table.file)
     reading.problems += _missing_columns(table, ("mentor_id", "mentee_id"))
     pairs = []
     first_row: dict[tuple[str, str], int] = {}
     for number, values in table.rows:
-        row = _Row(reading, number, values)
+        row = RowReader(reading, number, values)
         mentor_id = row.required("mentor_id", cells.identifier)
         mentee_id = row.required("mentee_id", cells.identifier)
         reason = (row.text("reason") or "") if "reason" in columns else ""
@@ -352,7 +234,7 @@ def _file_read(read: PeopleFile[Mentor] | PeopleFile[Mentee], kind: str) -> File
     return FileRead(read.table.file, kind, len(read.table), read.table.reading, read.notes)
 
 
-def _mentor(row: _Row, settings: Settings) -> Mentor:
+def _mentor(row: RowReader, settings: Settings) -> Mentor:
     capacity_max = row.optional("capacity_max", cells.whole_number(1))
     capacity_min = row.optional("capacity_min", cells.whole_number(0))
     if capacity_min is not None and capacity_max is not None and capacity_min > capacity_max:
@@ -385,7 +267,7 @@ def _mentor(row: _Row, settings: Settings) -> Mentor:
     )
 
 
-def _in_band(row: _Row, column: str, value: int | None, settings: Settings) -> int | None:
+def _in_band(row: RowReader, column: str, value: int | None, settings: Settings) -> int | None:
     """A personal capacity outside the scheme's band is read at the band's edge, with a warning."""
     if value is None:
         return None
@@ -401,7 +283,7 @@ def _in_band(row: _Row, column: str, value: int | None, settings: Settings) -> i
     return edge
 
 
-def _mentee(row: _Row, settings: Settings, today: date) -> Mentee:
+def _mentee(row: RowReader, settings: Settings, today: date) -> Mentee:
     latitude, longitude = _coordinates(row)
     return Mentee(
         mentee_id=row.required("mentee_id", cells.identifier),
@@ -430,7 +312,7 @@ def _mentee(row: _Row, settings: Settings, today: date) -> Mentee:
     )
 
 
-def _coordinates(row: _Row) -> tuple[float | None, float | None]:
+def _coordinates(row: RowReader) -> tuple[float | None, float | None]:
     latitude = row.optional("latitude", cells.latitude)
     longitude = row.optional("longitude", cells.longitude)
     for column, other in (("latitude", "longitude"), ("longitude", "latitude")):
@@ -439,7 +321,7 @@ def _coordinates(row: _Row) -> tuple[float | None, float | None]:
     return latitude, longitude
 
 
-def _lookup(settings: Settings, table: Table, reading: _Reading) -> PostcodeLookup | None:
+def _lookup(settings: Settings, table: Table, reading: FileReading) -> PostcodeLookup | None:
     path = settings.locations.postcode_lookup
     if not path or "postcode" not in table.header:
         return None
@@ -450,7 +332,7 @@ def _lookup(settings: Settings, table: Table, reading: _Reading) -> PostcodeLook
         return None
 
 
-def _locate(row: _Row, lookup: PostcodeLookup | None) -> None:
+def _locate(row: RowReader, lookup: PostcodeLookup | None) -> None:
     """Coordinates from the scheme's postcode lookup, where the row gives a postcode only."""
     postcode = row.stored.get("postcode")
     if lookup is None or not postcode or row.values.get("latitude") or not row.ok:
@@ -468,7 +350,7 @@ def _locate(row: _Row, lookup: PostcodeLookup | None) -> None:
     row.located = (found.latitude, found.longitude)
 
 
-def _located(record: R, row: _Row) -> R:
+def _located(record: R, row: RowReader) -> R:
     if row.located is None:
         return record
     return replace(record, latitude=row.located[0], longitude=row.located[1])

@@ -1,4 +1,4 @@
-"""Spreadsheet tables: find the table in a CSV or XLSX file and read it; write CSV or XLSX.
+"""Spreadsheet tables: find the table in a CSV or XLSX file and read it.
 
 Reading finds the table where people put it: the header need not be the first row (title
 rows above it are skipped, and said so), and in a workbook the sheet named like the file's
@@ -7,23 +7,15 @@ through ``matcher.columns``: a contract column, a close spelling read as one (wi
 a typo (refused) or an unknown column (ignored, with a warning, never stored). Nothing about
 a bad file is a stack trace: every problem is an ``InputError``.
 
-Writing is atomic (a temporary file in the same folder, then ``os.replace``) and neutralises
-cells that Excel would run as formulas.
+Writing is in ``matcher.safe_write``.
 """
 
 from __future__ import annotations
 
-import csv
-import math
-import os
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
-
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from matcher.columns import (
     SCHEMAS,
@@ -37,16 +29,13 @@ from matcher.columns import (
 from matcher.errors import InputError, Problem
 from matcher.limits import DEFAULT_LIMITS, ReadLimits
 from matcher.notes import Note
-from matcher.sheets import FORMULA_STARTS, Sheet, csv_sheet, fail, xlsx_sheets
-from matcher.sheets import text as _text
+from matcher.sheets import Sheet, csv_sheet, fail, xlsx_sheets
 from matcher.words import stem
 
 CSV_SUFFIXES = frozenset({".csv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 # The header is looked for among the first rows of each sheet.
 SCAN_ROWS = 30
-
-Row = Sequence[object] | Mapping[str, object]
 
 
 @dataclass(frozen=True)
@@ -263,6 +252,8 @@ class _Locator:
     def _body(self, found: _Candidate, sheets: tuple[str, ...], also: tuple[str, ...]) -> Table:
         assert found.header_at is not None
         header_row, cells = found.head[found.header_at]
+        # Trailing empty cells (formatting to the sheet's edge) are not columns.
+        cells = cells[: max((i for i, cell in enumerate(cells, start=1) if cell), default=0)]
         self._check_width(header_row, len(cells))
         if self.schema is None:
             readings = tuple(
@@ -425,86 +416,3 @@ def _other_kind(schema: Schema, candidates: list[_Candidate]) -> str:
                 if any(cells) and has_required(other, read_header(other, cells)):
                     return f" (this looks like a {other.singular} file: is it the right file?)"
     return ""
-
-
-# --- writing -----------------------------------------------------------------------------
-
-
-def safe_cell(value: object) -> str:
-    """The text of a cell, with a leading ' if Excel would otherwise run it as a formula.
-
-    A finite int or float is written as plain digits (-0.12 stays -0.12): a number cannot
-    carry a formula, and coordinates west of Greenwich must stay numbers.
-    """
-    text = _text(value)
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return text
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def write_csv(
-    path: str | Path, header: Sequence[str], rows: Iterable[Row], *, bom: bool = True
-) -> None:
-    """Write a CSV atomically; rows are sequences (in header order) or mappings by column.
-
-    The byte-order mark (default on) makes Excel on Windows read the file as UTF-8 rather
-    than Windows-1252, so names such as "Zoë" survive a double-click.
-    """
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow([safe_cell(h) for h in header])
-            for cells in _cells(header, rows):
-                writer.writerow([safe_cell(c) for c in cells])
-
-    atomic_write(Path(path), write)
-
-
-def write_xlsx(path: str | Path, header: Sequence[str], rows: Iterable[Row]) -> None:
-    """Write a one-sheet XLSX atomically; numbers stay numbers, text is neutralised."""
-
-    def write(tmp: str) -> None:
-        # Collect the rows first: a write-only workbook abandoned half-way cannot be closed.
-        values = [[_xlsx_value(c) for c in cells] for cells in _cells(header, rows)]
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet()
-        sheet.append([_xlsx_value(h) for h in header])
-        for row in values:
-            sheet.append(row)
-        book.save(tmp)
-
-    atomic_write(Path(path), write)
-
-
-def _cells(header: Sequence[str], rows: Iterable[Row]) -> Iterator[Sequence[object]]:
-    for index, row in enumerate(rows, start=1):
-        if isinstance(row, Mapping):
-            unknown = set(row) - set(header)
-            if unknown:
-                raise ValueError(f"row {index} has columns not in the header: {sorted(unknown)}")
-            yield [row.get(h) for h in header]
-        elif isinstance(row, str | bytes) or len(row) != len(header):
-            raise ValueError(f"row {index} does not have {len(header)} cells")
-        else:
-            yield row
-
-
-def _xlsx_value(value: object) -> object:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return value
-    return ILLEGAL_CHARACTERS_RE.sub("", safe_cell(value))
-
-
-def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Run ``write`` on a temporary file next to ``path``, then move it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        # mkstemp makes the file private (0600); an export should be readable like any other.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from matcher.columns import MENTEE_COLUMNS, MENTOR_COLUMNS, SCHEMAS
 from matcher.data import Mentee, Mentor, PairRef
-from matcher.spreadsheet import Row, write_csv, write_xlsx
+from matcher.safe_write import Row, write_csv, write_xlsx
 from matcher.vocab import MODES, SLOTS
 
 

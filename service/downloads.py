@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.export import PAIR_COLUMNS
-from matcher.spreadsheet import write_csv, write_xlsx
+from matcher.safe_write import write_csv, write_xlsx
 
 ID_COLUMNS = tuple(c for c in PAIR_COLUMNS if not c.endswith("_name"))
 MEDIA_TYPES = {

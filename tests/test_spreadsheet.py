@@ -11,7 +11,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from matcher.errors import InputError, Problem
-from matcher.spreadsheet import Row, Table, read_table, safe_cell, write_csv, write_xlsx
+from matcher.safe_write import Row, safe_cell, write_csv, write_xlsx
+from matcher.spreadsheet import Table, read_table
 
 
 def whole_file_problem(path: Path) -> Problem:

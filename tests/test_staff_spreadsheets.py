@@ -457,3 +457,25 @@ def test_validate_shows_how_every_column_was_read(
         in out
     )
     assert "  not in the file (defaults apply): postcode" in out
+
+
+def test_a_header_without_rows_is_a_warning(tmp_path: Path) -> None:
+    from matcher.columns import MENTORS
+    from matcher.readers import mentors_file
+    from matcher.spreadsheet import read_table
+
+    path = tmp_path / "mentors.csv"
+    path.write_text("Mentor register\n\nmentor_id,name\n")
+    read = mentors_file(read_table(path, MENTORS))
+    assert read.records == ()
+    assert Note("mentors.csv", (), None, "no rows below the header (row 3)", True) in read.notes
+
+
+def test_empty_cells_to_the_sheets_edge_are_not_columns(tmp_path: Path, clean: ProblemData) -> None:
+    # Excel saves a CSV out to the last formatted column: 250 empty cells on every line are
+    # not columns (nor more than the limit of 200).
+    source = Sheet.of("mentors").save(tmp_path / "clean.csv")
+    path = tmp_path / "mentors.csv"
+    lines = source.read_text(encoding="utf-8-sig").splitlines()
+    path.write_text("\n".join(line + "," * 250 for line in lines) + "\n", encoding="utf-8")
+    _same_people(_load(mentors=path), clean)

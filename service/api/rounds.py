@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from service import rounds
+from service import round_inputs, rounds
 from service.api.deps import DB, RoundReaders, Settings, Staff
 
 router = APIRouter(tags=["rounds"])
@@ -88,7 +88,7 @@ def get_unmatched(round_id: int, db: DB, user: RoundReaders) -> list[dict[str, A
 def list_pairs(round_id: int, db: DB, _user: RoundReaders) -> list[dict[str, Any]]:
     """The round's pins and forbids."""
     rounds.get_round(db, round_id)
-    return [rounds.pair_view(p) for p in rounds.round_pairs(db, round_id)]
+    return [rounds.pair_view(p) for p in round_inputs.round_pairs(db, round_id)]
 
 
 @router.post("/api/rounds/{round_id}/pairs", status_code=201)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from service import rounds
+from service import round_inputs, rounds
 from service.api.deps import DB, Settings
 from service.auth import ROUND_READERS, STAFF
 from service.downloads import MEDIA_TYPES, pairs_file
@@ -102,7 +102,7 @@ def show_round(
         mentors=sorted({p["mentor_id"] for p in proposals}),
         filters={"cohort": cohort, "mentor": mentor, "q": q},
         unmatched=rounds.unmatched(db, round_, named=viewer.named),
-        pairs=[rounds.pair_view(p) for p in rounds.round_pairs(db, round_id)],
+        pairs=[rounds.pair_view(p) for p in round_inputs.round_pairs(db, round_id)],
         editable=editable,
         can_approve=editable and round_.status == "proposed" and round_.active_job is None,
         choices=_choices(db) if editable else None,
