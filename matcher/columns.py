@@ -266,6 +266,14 @@ def header_problems(
                     f"mean {_either(r.meant)}? Rename the heading (or delete the column)",
                 )
             )
+    return problems + repeated_columns(file, header_row, readings)
+
+
+def repeated_columns(
+    file: str, header_row: int, readings: Sequence[ColumnReading]
+) -> list[Problem]:
+    """Two headings read as one column: which to keep is the person's choice, not ours."""
+    problems = []
     first: dict[str, ColumnReading] = {}
     for r in readings:
         if r.column is None:

@@ -25,6 +25,7 @@ from matcher.columns import (
     has_required,
     header_problems,
     read_header,
+    repeated_columns,
 )
 from matcher.errors import InputError, Problem
 from matcher.limits import DEFAULT_LIMITS, ReadLimits
@@ -259,7 +260,7 @@ class _Locator:
             readings = tuple(
                 ColumnReading(p, h, h.lower(), "exact") for p, h in enumerate(cells, start=1) if h
             )
-            problems = _repeated_headings(self.file, header_row, readings)
+            problems = repeated_columns(self.file, header_row, readings)
         else:
             readings = found.readings
             problems = header_problems(self.file, header_row, self.schema, readings)
@@ -388,22 +389,6 @@ class _Locator:
 def _shared(cache: dict[str, str], cell: str) -> str:
     # Repeated short values (cohorts, modes, yes/no) are kept once: large files stay small.
     return cache.setdefault(cell, cell) if len(cell) <= 24 else cell
-
-
-def _repeated_headings(file: str, row: int, readings: Sequence[ColumnReading]) -> list[Problem]:
-    first: dict[str | None, ColumnReading] = {}
-    problems = []
-    for r in readings:
-        if r.column in first:
-            letters = f"{first[r.column].letter} and {r.letter}"
-            problems.append(
-                Problem(
-                    file, None, None, r.column, f"column name appears twice (columns {letters})"
-                )
-            )
-        else:
-            first[r.column] = r
-    return problems
 
 
 def _other_kind(schema: Schema, candidates: list[_Candidate]) -> str:

@@ -235,7 +235,13 @@ def test_duplicate_column_names_after_normalising(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         read_table(path)
     assert caught.value.problems == (
-        Problem("dup.csv", None, None, "id", "column name appears twice (columns A and C)"),
+        Problem(
+            "dup.csv",
+            1,
+            None,
+            "id",
+            "columns A ('ID') and C ('id') are both id: keep one of them",
+        ),
     )
 
 
