@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from matcher.data import ProblemData
 from matcher.event_sheets import sheets_html
 from matcher.readers import parse_mentees, parse_mentors
-from matcher.settings import Settings
+from matcher.settings import LocationSettings, Settings
 from service import audit
 from service.errors import Invalid, NotFound
 from service.exclusions import standing
@@ -38,9 +38,14 @@ def create_event(
     per_table: int,
     mentor_ids: list[str],
     mentee_ids: list[str],
+    postcode_lookup: str = "",
 ) -> Event:
-    """Store the event and its rotation, planned at once (it takes well under a second)."""
-    problem = _problem(session, mentor_ids, mentee_ids)
+    """Store the event and its rotation, planned at once (it takes well under a second).
+
+    ``postcode_lookup`` is the server's (``MATCHER_POSTCODE_LOOKUP``): pairs that could only
+    meet face to face need their distance, as in a round.
+    """
+    problem = _problem(session, mentor_ids, mentee_ids, postcode_lookup)
     try:
         plan = schedule(problem, rounds=rounds, minutes=minutes, start=start, per_table=per_table)
     except ValueError as exc:
@@ -88,7 +93,9 @@ def create_event(
     return event
 
 
-def _problem(session: Session, mentor_ids: list[str], mentee_ids: list[str]) -> ProblemData:
+def _problem(
+    session: Session, mentor_ids: list[str], mentee_ids: list[str], postcode_lookup: str = ""
+) -> ProblemData:
     for ids, what in ((mentor_ids, "mentor"), (mentee_ids, "mentee")):
         if len(set(ids)) != len(ids):
             raise Invalid(f"a {what} is listed twice among the attendees")
@@ -102,7 +109,7 @@ def _problem(session: Session, mentor_ids: list[str], mentee_ids: list[str]) -> 
     order = {m: k for k, m in enumerate(mentor_ids)} | {m: k for k, m in enumerate(mentee_ids)}
     mentors.sort(key=lambda m: order[m.mentor_id])
     mentees.sort(key=lambda m: order[m.mentee_id])
-    settings = Settings()
+    settings = Settings(locations=LocationSettings(postcode_lookup=postcode_lookup))
     attending = set(mentee_ids)
     return ProblemData(
         mentors=parse_mentors(stored_table("mentors", mentors), settings) if mentors else (),

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from service import events
-from service.api.deps import DB, EventReaders, Organisers
+from service.api.deps import DB, EventReaders, Organisers, Settings
 
 router = APIRouter(tags=["events"])
 PersonId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -35,9 +35,11 @@ class Choices(BaseModel):
 
 
 @router.post("/api/events", status_code=201)
-def create_event(body: EventCreate, db: DB, user: Organisers) -> dict[str, Any]:
+def create_event(body: EventCreate, db: DB, user: Organisers, settings: Settings) -> dict[str, Any]:
     """Plan the rotation for the attendees (mentors stay at tables, mentees move)."""
-    event = events.create_event(db, user, **body.model_dump())
+    event = events.create_event(
+        db, user, **body.model_dump(), postcode_lookup=settings.postcode_lookup
+    )
     db.commit()
     return events.event_view(event)
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service import events
-from service.api.deps import DB
+from service.api.deps import DB, Settings
 from service.auth import EVENT_READERS, ORGANISERS
 from service.errors import Invalid
 from service.people import mentee_summaries, mentor_summaries
@@ -53,6 +53,7 @@ def list_events(request: Request, db: DB, viewer: CurrentViewer) -> Response:
 def plan_event(
     db: DB,
     viewer: CurrentViewer,
+    settings: Settings,
     csrf_token: Csrf = "",
     name: Annotated[str, Form(min_length=1, max_length=255)] = "Speed-meeting",
     held_on: Annotated[date, Form()] = date(2000, 1, 1),
@@ -79,6 +80,7 @@ def plan_event(
         per_table=per_table,
         mentor_ids=mentors,
         mentee_ids=mentees,
+        postcode_lookup=settings.postcode_lookup,
     )
     db.commit()
     return RedirectResponse(f"/events/{event.id}?notice=planned", status_code=303)

@@ -244,3 +244,41 @@ def test_templates_read_back_as_one_example_person(app, tokens: dict[str, str]) 
     assert book.sheetnames == ["Mentees", "Columns"]
     assert book["Mentees"].freeze_panes == "A2" and book["Mentees"]["A1"].font.bold
     assert client.get("/import/template/rounds.csv").status_code == 404
+
+
+def test_postcodes_become_places_only_through_the_servers_lookup(
+    database_url: str, tmp_path: Path
+) -> None:
+    from scheme import run_round
+
+    from service.auth import create_user, issue_token
+    from service.db import transaction
+
+    lookup = tmp_path / "postcodes.csv"
+    lookup.write_text("pcds,lat,long\nMK9 3BZ,52.04,-0.76\nMK9 2FZ,52.05,-0.75\n")
+    without = create_app(ServiceSettings(database_url=database_url))
+    with transaction(without.state.sessions) as session:
+        token = issue_token(session, create_user(session, "officer", "matcher", "a password!"))
+    staff = {"Authorization": f"Bearer {token}"}
+    mentors = "mentor_id,name,modes,postcode\nM1,Dr Ada,face to face,mk93bz\n"
+    mentees = "mentee_id,name,cohort,modes,postcode\nE1,Dr Cy,fellow,face to face,MK9 2FZ\n"
+    with TestClient(without) as client:
+        assert upload(client, "mentors", mentors, staff).status_code == 200
+        assert upload(client, "mentees", mentees, staff).status_code == 200
+        body = {"name": "R", "settings": {"capacity": {"min": 1}}}
+        round_id = client.post("/api/rounds", json=body, headers=staff).json()["id"]
+        failed = run_round(client, round_id, staff)
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith(
+        "the stored records do not pass this round's settings: mentor M1, postcode: a "
+        "face-to-face-only pair needs this distance, but no postcode lookup turns the "
+        "postcode into a place"
+    )
+    assert "MK9" not in failed["error"]  # a postcode is personal data
+    placed = create_app(ServiceSettings(database_url=database_url, postcode_lookup=str(lookup)))
+    with TestClient(placed) as client:
+        done = run_round(client, round_id, staff)
+        assert done["status"] == "done", done
+        (pair,) = client.get(f"/api/rounds/{round_id}/proposals", headers=staff).json()
+    assert (pair["mentor_id"], pair["mentee_id"]) == ("M1", "E1")
+    assert "face to face" in pair["reasons"]
