@@ -406,7 +406,9 @@ def test_a_personal_capacity_above_a_local_band_is_read_at_its_edge(
         assert f"capacity_max 8 is above the scheme's maximum (6): read as 6 for {mentor_id}" in out
 
 
-def test_a_resaved_register_gives_the_clean_rounds_pairs_and_quality(tmp_path: Path) -> None:
+def test_a_resaved_register_gives_the_clean_rounds_pairs_and_quality(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     mentors = (
         Sheet.of("mentors")
         .renamed(focus_areas="Focus areas", gmc_number="GMC number")
@@ -436,6 +438,18 @@ def test_a_resaved_register_gives_the_clean_rounds_pairs_and_quality(tmp_path: P
         result = json.loads((out / "result.json").read_text())
         outputs[name] = ((out / "pairs.csv").read_text(encoding="utf-8-sig"), result["objective"])
     assert outputs["resaved"] == outputs["clean"]
+    # --quiet drops the progress and the notes, never a warning.
+    err = capsys.readouterr().err
+    assert (
+        "  warning: mentors.xlsx: column W 'Notes' is not a column of a mentors file: ignored, "
+        "not stored"
+    ) in err
+    assert "note:" not in err
+    result = json.loads((tmp_path / "resaved" / "result.json").read_text())
+    assert {n["message"] for n in result["input_notes"]} >= {
+        "read 'Focus areas' (column J) as focus_areas",
+        "read sheet 'Register' (not read: 'Cover')",
+    }
 
 
 def test_validate_shows_how_every_column_was_read(
