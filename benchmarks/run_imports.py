@@ -26,148 +26,47 @@ imported); XLSX through openpyxl's write-only workbook, numbers as numbers. The 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import select
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
-from openpyxl import Workbook
 
+from benchmarks.import_files import FORMATS, REFUSED_ROWS, build_inputs
+from benchmarks.imports_report import (
+    IDLE_PROBES,
+    UPLOAD_LIMIT,
+    Answer,
+    Refusal,
+    Run,
+    import_row,
+    refusal_row,
+    report,
+)
 from benchmarks.run_matching import machine
 from benchmarks.serving import MB, Server, fresh_database, serve
-from datasets.generator import sample_dir
 
 RESULTS = Path(__file__).resolve().parent / "results" / "imports.md"
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DATABASES = ("sqlite", "postgresql")
 ROWS = (4_600, 200_000)
 QUICK_ROWS = (4_600, 20_000)
-FORMATS = ("csv", "xlsx")
-# The refusals: the largest file against the default upload limit, and a body without a token.
-REFUSED_ROWS = 200_000
+# The refusal of a body without a token.
 NO_TOKEN_BYTES = 40_000_000
-UPLOAD_LIMIT = 200_000_000
 PROBE_EVERY = 0.1
-IDLE_PROBES = 20
 IMPORT_TIMEOUT = 900.0
 BOUNDARY = "bench-imports-boundary"
 
 
-# --- inputs ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """The built files: rows -> format -> path."""
-
-    files: dict[int, dict[str, Path]]
-    seconds: dict[Path, float]  # how long each file took to write
-
-    def path(self, rows: int, fmt: str) -> Path:
-        return self.files[rows][fmt]
-
-
-def _sample() -> tuple[list[str], list[list[str]]]:
-    with (sample_dir("national") / "mentees.csv").open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader)
-        return header, list(reader)
-
-
-def _rows(header: list[str], sample: list[list[str]], n: int) -> Iterator[list[str]]:
-    """The sample's rows repeated to ``n``, with new ids and no preferred mentors."""
-    at_id, at_preferred = header.index("mentee_id"), header.index("preferred_mentors")
-    for i in range(n):
-        row = list(sample[i % len(sample)])
-        row[at_id] = f"ME{i + 1:06d}"
-        row[at_preferred] = ""
-        yield row
-
-
-def _number(value: str) -> float | None:
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
-def _numeric_columns(header: list[str], sample: list[list[str]]) -> set[int]:
-    """Columns whose every filled cell in the sample is a number (latitude, longitude...)."""
-    return {
-        k
-        for k in range(len(header))
-        if any(row[k] for row in sample)
-        and all(_number(row[k]) is not None for row in sample if row[k])
-    }
-
-
-def _cell(value: str, numeric: bool) -> str | int | float | None:
-    if value == "":
-        return None
-    if not numeric:
-        return value
-    number = float(value)
-    return int(number) if number.is_integer() and "." not in value else number
-
-
-def build_inputs(folder: Path, sizes: Sequence[int]) -> Inputs:
-    """CSV and XLSX for every size, and a CSV of ``REFUSED_ROWS`` for the 413."""
-    header, sample = _sample()
-    numeric = _numeric_columns(header, sample)
-    files: dict[int, dict[str, Path]] = {}
-    seconds: dict[Path, float] = {}
-    for n in sorted({*sizes, REFUSED_ROWS}):
-        formats = FORMATS if n in sizes else ("csv",)
-        files[n] = {}
-        for fmt in formats:
-            path = folder / f"mentees-{n}.{fmt}"
-            started = time.perf_counter()
-            if fmt == "csv":
-                with path.open("w", encoding="utf-8", newline="") as f:
-                    writer = csv.writer(f)
-                    writer.writerow(header)
-                    writer.writerows(_rows(header, sample, n))
-            else:
-                book = Workbook(write_only=True)
-                sheet = book.create_sheet("mentees")
-                sheet.append(header)
-                for row in _rows(header, sample, n):
-                    sheet.append([_cell(v, k in numeric) for k, v in enumerate(row)])
-                book.save(path)
-            seconds[path] = time.perf_counter() - started
-            files[n][fmt] = path
-            print(
-                f"built {path.name}: {path.stat().st_size / MB:.1f} MB in {seconds[path]:.1f} s",
-                file=sys.stderr,
-            )
-    return Inputs(files, seconds)
-
-
 # --- measuring ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One import request: status, wall time and what the service said."""
-
-    status: int
-    seconds: float
-    cpu: float  # the server's CPU seconds meanwhile: far below ``seconds`` means it waited
-    rows: int | None = None
-    added: int | None = None
-    updated: int | None = None
-    unchanged: int | None = None
-    detail: str = ""
 
 
 class Prober:
@@ -244,38 +143,6 @@ def _idle_health(url: str) -> float:
     return statistics.median(latencies)
 
 
-@dataclass(frozen=True)
-class Run:
-    """One file imported into a fresh server and database, then imported again."""
-
-    database: str
-    fmt: str
-    rows: int
-    megabytes: float
-    first: Answer | None = None
-    again: Answer | None = None
-    idle_rss: float | None = None
-    start_peak: float | None = None  # VmHWM before the upload: start-up's peak
-    peak_rss: float | None = None
-    idle_health: float | None = None
-    health: list[float] = field(default_factory=list)
-    health_failures: int = 0
-    error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return (
-            not self.error
-            and self.first is not None
-            and self.again is not None
-            and self.first.status == 200
-            and self.first.rows == self.first.added == self.rows
-            and self.again.status == 200
-            and self.again.rows == self.again.unchanged == self.rows
-            and not self.health_failures
-        )
-
-
 def measure_import(database: str, path: Path, rows: int, folder: Path, postgres_url: str) -> Run:
     fmt = path.suffix.lstrip(".")
     base = Run(database, fmt, rows, path.stat().st_size / MB)
@@ -310,27 +177,6 @@ def measure_import(database: str, path: Path, rows: int, folder: Path, postgres_
         health=prober.latencies,
         health_failures=prober.failures,
     )
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """An upload the service should refuse without reading it."""
-
-    database: str
-    what: str
-    expected: int
-    megabytes: float
-    status: int | None = None
-    seconds: float | None = None  # to the whole answer
-    sent: int | None = None  # bytes of the body sent when the answer began
-    detail: str = ""
-    idle_rss: float | None = None
-    peak_rss: float | None = None
-    error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.error and self.status == self.expected
 
 
 def _multipart(filename: str, data: bytes) -> bytes:
@@ -428,169 +274,6 @@ def measure_refusal(
     )
 
 
-# --- report ---------------------------------------------------------------------------------
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.0f}" if seconds >= 0.1 else f"{seconds * 1000:.1f}"
-
-
-def _counts(a: Answer) -> str:
-    if a.status != 200:
-        return f"{a.status}: {a.detail}"
-    return (
-        f"{a.status}: rows {_count(a.rows)}, added {_count(a.added)}, "
-        f"updated {_count(a.updated)}, unchanged {_count(a.unchanged)}"
-    )
-
-
-def _count(value: int | None) -> str:
-    return "–" if value is None else f"{value:,}"
-
-
-def _import_row(r: Run) -> str:
-    cells = [r.database, f"{r.fmt} ({r.megabytes:.1f} MB)", f"{r.rows:,}"]
-    if r.error or r.first is None or r.again is None:
-        return "| " + " | ".join([*cells, "–", "–", "–", "–", f"**error**: {r.error}"]) + " |"
-    per_k = 1000 / r.rows
-    grew = (r.peak_rss or 0) - (r.idle_rss or 0)
-    health = (
-        f"{_ms(max(r.health))} / {_ms(statistics.median(r.health))} "
-        f"(n={len(r.health)}; idle {_ms(r.idle_health or 0)})"
-        if r.health
-        else "– (no probe)"
-    )
-    if r.health_failures:
-        health += f", {r.health_failures} failed"
-    status = (
-        "ok" if r.ok else "**unexpected**" + f": first {_counts(r.first)}; again {_counts(r.again)}"
-    )
-    return (
-        "| "
-        + " | ".join(
-            [
-                *cells,
-                f"{r.first.seconds:,.2f} ({r.first.seconds * per_k:.3f} per 1k; "
-                f"CPU {r.first.cpu:,.1f})",
-                f"{r.again.seconds:,.2f} ({r.again.seconds * per_k:.3f} per 1k; "
-                f"CPU {r.again.cpu:,.1f}; unchanged {_count(r.again.unchanged)})",
-                f"{r.peak_rss:,.0f} (idle {r.idle_rss:,.0f}; +{grew:,.0f}; "
-                f"start-up peak {r.start_peak:,.0f})",
-                health,
-                status,
-            ]
-        )
-        + " |"
-    )
-
-
-def _refusal_row(r: Refusal) -> str:
-    cells = [r.database, f"{r.what} ({r.megabytes:.1f} MB)", "–"]
-    if r.error or r.status is None or r.seconds is None or r.sent is None:
-        return "| " + " | ".join([*cells, "–", "–", "–", "–", f"**error**: {r.error}"]) + " |"
-    verdict = "ok" if r.ok else f"**unexpected** (expected {r.expected})"
-    return (
-        "| "
-        + " | ".join(
-            [
-                *cells,
-                f"{r.seconds:.3f} to the answer",
-                "–",
-                f"{r.peak_rss:,.0f} (idle {r.idle_rss:,.0f})",
-                "–",
-                f"{verdict}: {r.status} after {r.sent / MB:.1f} of {r.megabytes:.1f} MB sent; "
-                f"“{r.detail}”",
-            ]
-        )
-        + " |"
-    )
-
-
-def _ratios(runs: Sequence[Run]) -> list[str]:
-    """XLSX against CSV, and the large file against the small, per 1,000 rows."""
-    done = {(r.database, r.fmt, r.rows): r for r in runs if r.ok and r.first}
-    lines = []
-    sizes = sorted({r.rows for r in runs})
-    for database in dict.fromkeys(r.database for r in runs):
-        parts = []
-        for n in sizes:
-            c, x = done.get((database, "csv", n)), done.get((database, "xlsx", n))
-            if c and x and c.first and x.first:
-                parts.append(f"XLSX / CSV at {n:,} rows {x.first.seconds / c.first.seconds:.1f}x")
-        if len(sizes) > 1:
-            for fmt in FORMATS:
-                small = done.get((database, fmt, sizes[0]))
-                large = done.get((database, fmt, sizes[-1]))
-                if small and large and small.first and large.first:
-                    ratio = (large.first.seconds / large.rows) / (small.first.seconds / small.rows)
-                    parts.append(
-                        f"{fmt} time per row at {sizes[-1]:,} / at {sizes[0]:,} rows {ratio:.2f}"
-                    )
-        if parts:
-            lines.append(f"- {database}: " + "; ".join(parts) + ".")
-    return lines
-
-
-def _revision() -> str:
-    """The commit measured, and whether the working tree differed from it."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()
-    except (OSError, subprocess.CalledProcessError):
-        return "outside a git checkout"
-    return f"commit {commit}" + (f" with {len(changed)} changed files" if changed else "")
-
-
-def report(
-    runs: Sequence[Run],
-    refusals: Sequence[Refusal],
-    inputs: Inputs,
-    command: str,
-    info: dict[str, str],
-) -> str:
-    built = ", ".join(
-        f"{p.name} {p.stat().st_size / MB:.1f} MB in {s:.1f} s" for p, s in inputs.seconds.items()
-    )
-    lines = [
-        "# Spreadsheet imports through the service",
-        "",
-        f"`{command}` on {info['date']}: {info['cores']} cores ({info['cpu']}), Python "
-        f"{info['python']}; {_revision()}.",
-        "",
-        "Each file is posted to `POST /api/mentees/import` of a fresh `matcher serve` over a "
-        f"fresh database (SQLite file; PostgreSQL schema), with `MATCHER_MAX_UPLOAD_BYTES="
-        f"{UPLOAD_LIMIT}` and otherwise the defaults, then posted again. Seconds are the "
-        "request's wall time at the client, then per 1,000 rows and the server process's CPU "
-        "seconds meanwhile (all threads; the database's own work is not in them). Peak RSS "
-        "is the server's `VmHWM` right after the first import (the server is fresh, so it is "
-        "that import's peak), idle its `VmRSS` "
-        "before the upload; start-up peak is `VmHWM` before the upload, so a peak equal to it "
-        "means the import stayed below what starting the server took. `/health` is probed "
-        "every 100 ms from a second thread during the first import: worst / median ms (idle: "
-        f"median of {IDLE_PROBES} probes before). The "
-        "last two rows per database are refusals on a server with the default limits, sent "
-        "over a raw socket that stops sending once the answer begins: the MB sent by then are "
-        "what the kernel's socket buffers take without the server reading (about 3–4 MB on "
-        "localhost), so an answer in milliseconds means the body was not read.",
-        "",
-        "| database | format | rows | first import s | re-import s (unchanged) | peak RSS MB "
-        "(idle) | /health worst / median ms | status |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for database in dict.fromkeys([*(r.database for r in runs), *(r.database for r in refusals)]):
-        lines += [_import_row(r) for r in runs if r.database == database]
-        lines += [_refusal_row(r) for r in refusals if r.database == database]
-    lines += ["", *_ratios(runs), "", f"Inputs (built by the script, not timed above): {built}."]
-    return "\n".join(lines) + "\n"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4,600 and 20,000 rows")
@@ -618,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         database, inputs.path(n, fmt), n, folder, args.postgres_url
                     )
                     runs.append(run)
-                    print(_import_row(run), file=sys.stderr)
+                    print(import_row(run), file=sys.stderr)
             for expected, what, auth in (
                 (413, f"csv of {REFUSED_ROWS:,} rows, default upload limit", True),
                 (401, "no token", False),
@@ -627,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     database, what, expected, bodies[expected], auth, folder, args.postgres_url
                 )
                 refusals.append(refusal)
-                print(_refusal_row(refusal), file=sys.stderr)
+                print(refusal_row(refusal), file=sys.stderr)
         command = "python -m benchmarks.run_imports" + "".join(
             f" {a}" for a in (argv if argv is not None else sys.argv[1:])
         )

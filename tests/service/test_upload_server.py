@@ -94,3 +94,45 @@ def test_the_service_answers_while_a_large_file_is_read(database_url: str, tmp_p
     assert (done["status"], done["added"]) == (200, rows)
     # /health was answered while the import was still being read and stored.
     assert answered < done["at"]
+
+
+def test_two_servers_importing_the_same_new_people_at_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Both imports succeed; each person is stored once, with one version: the second sees
+    # what the first stored (waiting for its lock, or retrying after the first's commit).
+    env = {**os.environ, "DATABASE_URL": database_url}
+    token = add_user(env, "officer", "matcher")
+    body = "mentee_id,name,cohort\n" + "".join(f"E{i:04d},Dr {i},fellow\n" for i in range(3000))
+    answers: list[dict[str, int]] = []
+    with server(env, tmp_path / "a.log") as first, server(env, tmp_path / "b.log") as second:
+        start = threading.Barrier(2)
+
+        def run_import(url: str) -> None:
+            start.wait()
+            answer = httpx.post(
+                f"{url}/api/mentees/import",
+                files={"file": ("mentees.csv", body.encode())},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=120,
+            )
+            answers.append({"status": answer.status_code, **answer.json()})
+
+        workers = [threading.Thread(target=run_import, args=(u,)) for u in (first, second)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=180)
+        history = httpx.get(
+            f"{first}/api/mentees/E0007/history",
+            headers={"Authorization": f"Bearer {add_user(env, 'boss', 'admin')}"},
+        ).json()
+        listed = httpx.get(
+            f"{first}/api/mentees", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+    assert sorted((a["status"], a["added"], a["unchanged"]) for a in answers) == [
+        (200, 0, 3000),
+        (200, 3000, 0),
+    ]
+    assert [v["version"] for v in history] == [1]
+    assert len(listed) == 3000
