@@ -49,12 +49,6 @@ class PeopleFile(Generic[R]):
     notes: tuple[Note, ...]
     table: Table
 
-    @property
-    def rows(self) -> list[dict[str, str]]:
-        """``stored`` as one dictionary per person (column -> text)."""
-        header = self.table.header
-        return [dict(zip(header, cells, strict=True)) for cells in self.stored]
-
 
 def read_mentors(path: str | Path, settings: Settings | None = None) -> tuple[Mentor, ...]:
     """Read a mentors file; raise InputError listing every problem in it."""

@@ -64,7 +64,7 @@ def test_personal_capacity_outside_a_narrower_band_is_read_at_its_edge(
     settings = Settings(capacity=CapacitySettings(min=2, max=6))
     people = mentors_file(read_table(path, MENTORS), settings)
     assert getattr(people.records[0], column) == read
-    assert people.rows[0][column] == value
+    assert dict(zip(people.table.header, people.stored[0], strict=True))[column] == value
     (note,) = [n for n in people.notes if n.warning]
     assert note == Note(
         "mentors.csv", (2,), column, f"{column} {value} is {side}: read as {read} for M1", True

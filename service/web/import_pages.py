@@ -20,6 +20,7 @@ from matcher.limits import ReadLimits
 from matcher.preview import FileRead
 from service import exclusions, people
 from service.api.deps import DB, Settings
+from service.api.people import import_public
 from service.auth import STAFF
 from service.db import commit_or_retry
 from service.errors import NotFound
@@ -129,16 +130,8 @@ def _import_all(
         return done
 
     done = commit_or_retry(db, store, dry_run=preview)
-    return [_shown(read, counts) for read, counts in done]
-
-
-def _shown(read: FileRead, counts: dict[str, int]) -> dict[str, Any]:
-    return {
-        "kind": read.kind,
-        "file": read.file,
-        "where": read.where(),
-        "columns": read.columns(),
-        "absent": read.absent,
-        "notes": [n.as_row() for n in read.notes],
-        **counts,
-    }
+    # The page shows what the API answers, and where in the file the table was found.
+    return [
+        {**import_public(read, counts, stored=not preview).model_dump(), "where": read.where()}
+        for read, counts in done
+    ]
