@@ -23,7 +23,7 @@ from service.api import (
     training,
 )
 from service.config import ServiceSettings
-from service.db import make_engine, session_factory, upgrade
+from service.db import make_engine, read_session_factory, session_factory, upgrade
 from service.errors import install_handlers
 from service.jobs import JobRunner, recover_unfinished
 from service.web import site
@@ -69,6 +69,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
+    app.state.read_sessions = read_session_factory(engine)
     install_handlers(app, html=site.html_error)
     for router in ROUTERS:
         app.include_router(router)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import utcnow
 from service.models import ApiToken, User
@@ -27,6 +28,8 @@ REPORT_READERS = frozenset({"admin", "matcher", "analyst"})
 ADMINS = frozenset({"admin"})
 ORGANISERS = frozenset({"admin", "organiser"})
 EVENT_READERS = frozenset({"admin", "organiser", "matcher"})
+TOKEN_DAYS = 90  # an API token's life unless asked otherwise
+TOKEN_TOUCH = timedelta(minutes=5)
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _hasher = PasswordHasher()
 
@@ -65,20 +68,51 @@ def create_user(session: Session, name: str, role: str, password: str | None) ->
     return user
 
 
-def issue_token(session: Session, user: User) -> str:
+def issue_token(session: Session, user: User, days: float = TOKEN_DAYS, label: str = "") -> str:
     """A new API token for ``user``; returned once, stored only as its hash."""
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=token_hash(token)))
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=token_hash(token),
+            label=label,
+            expires_at=utcnow() + timedelta(days=days),
+        )
+    )
     session.flush()
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
+def current_token(session: Session, token: str) -> tuple[ApiToken, User] | None:
+    """The token and its user, if the token is current (not expired or revoked) and the user
+    enabled. Reads only: see ``token_used`` for keeping ``last_used_at``."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    if row is None:
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
-    row.last_used_at = utcnow()
-    return session.get(User, row.user_id)
+    user = session.get(User, row.user_id)
+    return None if user is None or user.disabled else (row, user)
+
+
+def token_used(session: Session | sessionmaker[Session], row: ApiToken) -> None:
+    """Keep the token's ``last_used_at`` to within ``TOKEN_TOUCH``.
+
+    ``session``: the request's own (writing) session, where the change commits with the
+    request's work; or a session factory, for a request that only reads: one small write in
+    a transaction of its own, at most once per interval, so that reads stay reads.
+    """
+    now = utcnow()
+    if row.last_used_at is not None and now - row.last_used_at < TOKEN_TOUCH:
+        return
+    if isinstance(session, Session):
+        row.last_used_at = now
+        return
+    with session() as own, own.begin():
+        own.execute(
+            update(ApiToken)
+            .where(ApiToken.id == row.id)
+            .where(or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOKEN_TOUCH))
+            .values(last_used_at=now)
+        )
 
 
 def user_for_password(session: Session, name: str, password: str) -> User | None:

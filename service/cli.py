@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import sys
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from service.auth import ROLES, UserError, create_user, hash_password, issue_token
+from service import users_cli
+from service.auth import create_user, hash_password, issue_token
 from service.config import ServiceSettings
-from service.db import make_engine, session_factory, transaction, upgrade
+from service.db import transaction
 from service.models import Mentor, User
 from service.people import import_people, read_people_file
 
@@ -21,25 +21,7 @@ DEMO_USER = "admin"
 
 def add_commands(commands: Any) -> None:
     """Add ``users`` and ``serve`` to the ``matcher`` sub-command parser."""
-    users = commands.add_parser(
-        "users",
-        help="create users and API tokens of the service",
-        description="Users of the service; the database is DATABASE_URL (default sqlite:///scheme.db).",
-    )
-    user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
-    add = user_commands.add_parser(
-        "add", help="create a user; prints a new API token as the last line"
-    )
-    add.add_argument("name", help="user name (letters, digits, _ . @ -)")
-    add.add_argument("--role", required=True, choices=ROLES, help="what the user may do")
-    add.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read a password for the web sign-in from standard input",
-    )
-    token = user_commands.add_parser("token", help="print a new API token for an existing user")
-    token.add_argument("name")
-
+    users_cli.add_commands(commands)
     serve = commands.add_parser(
         "serve",
         help="start the web service",
@@ -61,46 +43,7 @@ def run(args: argparse.Namespace) -> int:
     settings = ServiceSettings()
     if args.command == "serve":
         return serve(settings, args.host, args.port, args.demo)
-    if args.users_command == "add":
-        return add_user(settings, args.name, args.role, args.password_stdin)
-    return new_token(settings, args.name)
-
-
-def _sessions(settings: ServiceSettings) -> Any:
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    return session_factory(engine)
-
-
-def add_user(settings: ServiceSettings, name: str, role: str, password_stdin: bool) -> int:
-    password = None
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if len(password) < 8:
-            print("the password must have at least 8 characters", file=sys.stderr)
-            return 2
-    try:
-        with transaction(_sessions(settings)) as session:
-            user = create_user(session, name, role, password)
-            token = issue_token(session, user)
-    except UserError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    print(f"Created user {name} ({role}). API token (shown once; send as 'Authorization: Bearer'):")
-    print(token)
-    return 0
-
-
-def new_token(settings: ServiceSettings, name: str) -> int:
-    with transaction(_sessions(settings)) as session:
-        user = session.scalar(select(User).where(User.name == name))
-        if user is None:
-            print(f"no user named {name!r}", file=sys.stderr)
-            return 2
-        token = issue_token(session, user)
-    print(f"New API token for {name}:")
-    print(token)
-    return 0
+    return users_cli.run(settings, args)
 
 
 def serve(settings: ServiceSettings, host: str, port: int, demo: bool) -> int:
@@ -118,7 +61,7 @@ def load_demo(settings: ServiceSettings, host: str, port: int) -> None:
     """The LMC sample in an empty database, and fresh sign-in details for the demo admin."""
     from datasets.generator import sample_dir
 
-    sessions = _sessions(settings)
+    sessions = users_cli.sessions_for(settings)
     password = secrets.token_urlsafe(12)
     with transaction(sessions) as session:
         user = session.scalar(select(User).where(User.name == DEMO_USER))

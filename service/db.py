@@ -9,26 +9,31 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import Conflict
 
 SQLITE_BUSY_MS = 30_000
+READ_ONLY = "matcher_read_only"
 T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the settings each backend needs for a threaded web service."""
+    """An engine with the settings each backend needs for a threaded web service.
+
+    ``hide_parameters``: an error's message never carries the statement's values (names,
+    e-mail addresses, GMC numbers), so neither do logs or tracebacks.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, hide_parameters=True, **kwargs
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # SQLite starts a transaction lazily; BEGIN IMMEDIATE on first use makes writers
-        # queue instead of failing with "database is locked" when two requests race.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -40,8 +45,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    # A writer takes the write lock when it begins (BEGIN IMMEDIATE), so two writers queue
+    # instead of one failing with "database is locked" when it tries to upgrade a read. A
+    # reader (``read_only``) begins deferred: in WAL mode it never waits for a writer.
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for units of work that may write."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading only: on SQLite they never take the write lock.
+
+    A write through one still works on SQLite (it upgrades the lock, and may then find the
+    database busy), so anything that writes uses ``session_factory``.
+    """
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["postgresql_readonly"] = True
+    return sessionmaker(engine.execution_options(**options), expire_on_commit=False)
 
 
 @contextmanager

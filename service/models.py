@@ -17,16 +17,20 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from service.db import utcnow
 
 ID = String(64)
+ACTIVE_MATCH_STATUSES = ("confirmed", "registered")
+ACTIVE_MATCH_SQL = "status IN ('confirmed', 'registered')"
 
 
 class Base(DeclarativeBase):
@@ -39,6 +43,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # A disabled user can neither sign in nor use a token; their sessions and tokens end.
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -48,8 +54,11 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     # SHA-256 of a 256-bit random token: the token itself is never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class WebSession(Base):
@@ -220,7 +229,18 @@ class Match(Base):
     registered_at: Mapped[datetime | None] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
     end_reason: Mapped[str | None] = mapped_column(Text)
-    __table_args__ = (UniqueConstraint("round_id", "mentee_id"),)
+    __table_args__ = (
+        UniqueConstraint("round_id", "mentee_id"),
+        # The database's own rule: a mentee has at most one active match, whichever
+        # process or round writes it.
+        Index(
+            "uq_matches_one_active_per_mentee",
+            "mentee_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_MATCH_SQL),
+            postgresql_where=text(ACTIVE_MATCH_SQL),
+        ),
+    )
 
 
 class MentoringSession(Base):

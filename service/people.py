@@ -27,6 +27,7 @@ from matcher.spreadsheet import Table, parse_table
 from service import audit
 from service.db import utcnow
 from service.models import (
+    ACTIVE_MATCH_STATUSES,
     Import,
     Match,
     Mentee,
@@ -39,7 +40,7 @@ from service.models import (
 )
 
 KINDS = ("mentors", "mentees")
-ACTIVE_MATCH = ("confirmed", "registered")
+ACTIVE_MATCH = ACTIVE_MATCH_STATUSES
 # Rows written per statement: well inside PostgreSQL's 65,535 parameters, and few round trips.
 _BATCH = 1000
 

@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from matcher.data import ProblemData
 from matcher.export import build_report
 from service import audit
-from service.db import transaction, utcnow
+from service.db import transaction
 from service.errors import Conflict, NotFound
 from service.exclusions import is_excluded
 from service.jobs import JobReporter, JobRunner
-from service.models import Job, Match, Mentee, Mentor, Proposal, Round, RoundPair, User
-from service.people import active_match_counts, actively_matched_mentees
+from service.models import Job, Mentee, Mentor, Proposal, Round, RoundPair, User
 from service.round_inputs import build_problem, round_settings
 from service.solving import solve_in_child
 
@@ -304,57 +303,6 @@ def unmatched(session: Session, round_: Round, *, named: bool) -> list[dict[str,
         )
         rows = [{**r, "mentee_name": names.get(r["mentee_id"], "")} for r in rows]
     return rows
-
-
-def approve(session: Session, user: User, round_id: int) -> list[Match]:
-    """Confirm the round's proposals as matches; a second approval gets 409."""
-    now = utcnow()
-    claimed = session.execute(
-        update(Round)
-        .where(Round.id == round_id, Round.status == "proposed", Round.active_job.is_(None))
-        .values(status="approved", approved_at=now, approved_by=user.id)
-    )
-    if claimed.rowcount == 0:  # type: ignore[attr-defined]
-        session.rollback()
-        round_ = get_round(session, round_id)
-        if round_.status == "approved":
-            raise Conflict(f"round {round_id} is already approved")
-        if round_.active_job:
-            raise Conflict(f"round {round_id} is running (job {round_.active_job}): wait for it")
-        raise Conflict(f"round {round_id} has no proposals to approve: run it first")
-    round_ = get_round(session, round_id)
-    chosen = list(session.scalars(select(Proposal).where(Proposal.round_id == round_id)))
-    taken = actively_matched_mentees(session) & {p.mentee_id for p in chosen}
-    if taken:
-        raise Conflict(
-            "since this round ran, these mentees were matched elsewhere: run it again",
-            mentee_ids=sorted(taken),
-        )
-    before = (round_.inputs or {}).get("load", {})
-    now_load = active_match_counts(session)
-    busier = sorted(
-        m for m in {p.mentor_id for p in chosen} if now_load.get(m, 0) > before.get(m, 0)
-    )
-    if busier:
-        raise Conflict(
-            "since this round ran, these mentors took matches elsewhere: run it again",
-            mentor_ids=busier,
-        )
-    matches = [
-        Match(
-            round_id=round_id,
-            mentor_id=p.mentor_id,
-            mentee_id=p.mentee_id,
-            status="confirmed",
-            score=p.score,
-            confirmed_at=now,
-        )
-        for p in chosen
-    ]
-    session.add_all(matches)
-    session.flush()
-    audit.record(session, user, "rounds.approve", "round", round_id, matches=len(matches))
-    return matches
 
 
 def _open_round(session: Session, round_id: int) -> Round:

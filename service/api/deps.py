@@ -17,7 +17,8 @@ from service.auth import (
     REPORT_READERS,
     ROUND_READERS,
     STAFF,
-    user_for_token,
+    current_token,
+    token_used,
 )
 from service.config import ServiceSettings
 from service.models import User
@@ -26,8 +27,14 @@ _bearer = HTTPBearer(auto_error=False, description="An API token from `matcher u
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """A session per request; handlers commit what they change, anything else rolls back."""
-    with request.app.state.sessions() as session:
+    """A session per request; handlers commit what they change, anything else rolls back.
+
+    GET and HEAD requests read through ``read_sessions``: on SQLite these do not take the
+    write lock, so reads never queue behind a long import or approval.
+    """
+    state = request.app.state
+    factory = state.read_sessions if request.method in ("GET", "HEAD") else state.sessions
+    with factory() as session:
         yield session
 
 
@@ -41,16 +48,22 @@ Settings = Annotated[ServiceSettings, Depends(get_settings)]
 
 
 def current_user(
-    db: DB, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    db: DB,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(
             401, "sign in: send 'Authorization: Bearer TOKEN'", {"WWW-Authenticate": "Bearer"}
         )
-    user = user_for_token(db, credentials.credentials)
-    if user is None:
-        raise HTTPException(401, "unknown or revoked token", {"WWW-Authenticate": "Bearer"})
-    db.commit()  # keep last_used_at
+    found = current_token(db, credentials.credentials)
+    if found is None:
+        raise HTTPException(
+            401, "unknown, expired or revoked token", {"WWW-Authenticate": "Bearer"}
+        )
+    token, user = found
+    reading = request.method in ("GET", "HEAD")
+    token_used(request.app.state.sessions if reading else db, token)
     return user
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from service import round_inputs, rounds
+from service import approval, round_inputs, rounds
 from service.api.deps import DB, RoundReaders, Settings, Staff
 
 router = APIRouter(tags=["rounds"])
@@ -111,6 +111,6 @@ def remove_pair(round_id: int, pair_id: int, db: DB, user: Staff) -> None:
 @router.post("/api/rounds/{round_id}/approve")
 def approve(round_id: int, db: DB, user: Staff) -> dict[str, Any]:
     """Turn the proposals into confirmed matches (409 if already approved or running)."""
-    matches = rounds.approve(db, user, round_id)
+    matches = approval.approve(db, user, round_id)
     db.commit()
     return {"round_id": round_id, "status": "approved", "matches": len(matches)}

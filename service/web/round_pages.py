@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from service import round_inputs, rounds
+from service import approval, round_inputs, rounds
 from service.api.deps import DB, Settings
 from service.auth import ROUND_READERS, STAFF
 from service.downloads import MEDIA_TYPES, pairs_file
@@ -175,7 +175,7 @@ def remove_pair(
 def approve(round_id: int, db: DB, viewer: CurrentViewer, csrf_token: Csrf = "") -> Response:
     viewer.require(STAFF)
     viewer.check_form(csrf_token)
-    rounds.approve(db, viewer.user, round_id)
+    approval.approve(db, viewer.user, round_id)
     db.commit()
     return RedirectResponse(f"/rounds/{round_id}?notice=approved", status_code=303)
 
