@@ -10,15 +10,57 @@ see every approval that committed before it.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from matcher.errors import InputError
+from matcher.readers import mentors_file
 from service import audit
 from service.db import utcnow
 from service.errors import Conflict
-from service.models import Match, Proposal, Round, User
-from service.people import active_match_counts, actively_matched_mentees
+from service.models import Match, Mentee, Mentor, Proposal, Round, User
+from service.people import active_match_counts, actively_matched_mentees, stored_table
+from service.round_inputs import round_settings
 from service.rounds import get_round
+
+
+def _lock_people(session: Session, mentor_ids: list[str], mentee_ids: list[str]) -> None:
+    """Hold the rows of these people until commit, in one order (mentors, then mentees, by
+    id) so that two approvals cannot deadlock. SQLite ignores FOR UPDATE: there the
+    approval's transaction began with the write lock, so approvals already run one by one."""
+    session.execute(
+        select(Mentor.mentor_id)
+        .where(Mentor.mentor_id.in_(mentor_ids))
+        .order_by(Mentor.mentor_id)
+        .with_for_update()
+    ).all()
+    session.execute(
+        select(Mentee.mentee_id)
+        .where(Mentee.mentee_id.in_(mentee_ids))
+        .order_by(Mentee.mentee_id)
+        .with_for_update()
+    ).all()
+
+
+def _over_capacity(session: Session, round_: Round, load: dict[str, int]) -> list[str]:
+    """Mentors whose active load here plus their record's other mentees would exceed the
+    maximum of their band under the round's settings."""
+    if not load:
+        return []
+    people = list(
+        session.scalars(select(Mentor).where(Mentor.mentor_id.in_(load)).order_by(Mentor.mentor_id))
+    )
+    settings = round_settings(round_.settings)
+    try:
+        records = mentors_file(stored_table("mentors", people), settings).records
+    except InputError:
+        return sorted(load)
+    return sorted(
+        m.mentor_id for m in records if m.current_mentees + load[m.mentor_id] > m.band(settings)[1]
+    )
 
 
 def approve(session: Session, user: User, round_id: int) -> list[Match]:
@@ -39,7 +81,10 @@ def approve(session: Session, user: User, round_id: int) -> list[Match]:
         raise Conflict(f"round {round_id} has no proposals to approve: run it first")
     round_ = get_round(session, round_id)
     chosen = list(session.scalars(select(Proposal).where(Proposal.round_id == round_id)))
-    taken = actively_matched_mentees(session) & {p.mentee_id for p in chosen}
+    mentor_ids = sorted({p.mentor_id for p in chosen})
+    mentee_ids = sorted({p.mentee_id for p in chosen})
+    _lock_people(session, mentor_ids, mentee_ids)
+    taken = actively_matched_mentees(session) & set(mentee_ids)
     if taken:
         raise Conflict(
             "since this round ran, these mentees were matched elsewhere: run it again",
@@ -47,13 +92,19 @@ def approve(session: Session, user: User, round_id: int) -> list[Match]:
         )
     before = (round_.inputs or {}).get("load", {})
     now_load = active_match_counts(session)
-    busier = sorted(
-        m for m in {p.mentor_id for p in chosen} if now_load.get(m, 0) > before.get(m, 0)
-    )
+    busier = sorted(m for m in mentor_ids if now_load.get(m, 0) > before.get(m, 0))
     if busier:
         raise Conflict(
             "since this round ran, these mentors took matches elsewhere: run it again",
             mentor_ids=busier,
+        )
+    new_load = Counter(p.mentor_id for p in chosen)
+    over = _over_capacity(session, round_, {m: now_load.get(m, 0) + new_load[m] for m in new_load})
+    if over:
+        raise Conflict(
+            "these mentors would have more mentees than their maximum (their records changed "
+            "since this round ran): run it again",
+            mentor_ids=over,
         )
     matches = [
         Match(
@@ -67,6 +118,15 @@ def approve(session: Session, user: User, round_id: int) -> list[Match]:
         for p in chosen
     ]
     session.add_all(matches)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # The partial unique index: another approval matched one of these mentees first,
+        # past the checks above (it cannot on either database as written; this is the
+        # database's own guarantee should a future writer skip them).
+        raise Conflict(
+            "another approval matched some of these mentees at the same moment: run it again",
+            mentee_ids=mentee_ids,
+        ) from None
     audit.record(session, user, "rounds.approve", "round", round_id, matches=len(matches))
     return matches
