@@ -81,17 +81,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(database_url: str, log: Path, settings: dict[str, str] | None = None) -> Iterator[Server]:
+def serve(
+    database_url: str, log: Path, settings: dict[str, str] | None = None, *, new_user: bool = True
+) -> Iterator[Server]:
     """A ``matcher serve`` over ``database_url`` with a user ``bench`` (role matcher).
 
     ``settings`` are ``MATCHER_*`` variables for the server; any others set in this
-    environment are left out, so the defaults are the defaults.
+    environment are left out, so the defaults are the defaults. ``new_user=False``: the
+    user exists (a second server on the same database) and gets a new token.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("MATCHER_")}
     env.update({"DATABASE_URL": database_url, **(settings or {})})
     matcher = [sys.executable, "-m", "matcher.cli"]
+    command = ["add", "bench", "--role", "matcher"] if new_user else ["token", "bench"]
     added = subprocess.run(
-        [*matcher, "users", "add", "bench", "--role", "matcher"],
+        [*matcher, "users", *command],
         env=env,
         capture_output=True,
         text=True,

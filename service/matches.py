@@ -48,7 +48,11 @@ def change_status(
     session: Session, user: User, match_id: int, status: str, reason: str | None
 ) -> Match:
     """Move a match one step on; ``reason`` is required to end it."""
-    match = get_match(session, match_id)
+    # The row stays locked until commit (PostgreSQL; SQLite's writer holds the database), so
+    # two changes at once cannot both start from the same status.
+    match = session.get(Match, match_id, with_for_update=True)
+    if match is None:
+        raise NotFound(f"no match with id {match_id}")
     if status not in NEXT[match.status]:
         allowed = ", ".join(NEXT[match.status]) or "nothing (it has ended)"
         raise Conflict(f"match {match_id} is {match.status}: it can become {allowed}")

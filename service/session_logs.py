@@ -24,7 +24,8 @@ def log_session(
     db: Session, user: User, match_id: int, held_on: date, minutes: int, today: date
 ) -> MentoringSession:
     """Add a session to ``match_id`` (not committed); 404, 409 or 422 leave nothing behind."""
-    match = db.get(Match, match_id)
+    # Locked until commit: a match ended at the same moment cannot take a session.
+    match = db.get(Match, match_id, with_for_update=True)
     if match is None:
         raise NotFound(f"no match with id {match_id}")
     if match.status not in ACTIVE_MATCH:

@@ -159,4 +159,46 @@ def test_concurrent_approvals_over_shared_people(
         assert _duplicates(engine) == []
         assert _active_load(engine, FULL_MENTOR) == 4
         _reset(engine, rounds)
+    # Two changes of one match at the same moment start from the status the other left.
+    with httpx.Client(base_url=urls[0], headers=auth, timeout=60) as http:
+        base_matches = [m["id"] for m in http.get("/api/matches", params={"round_id": base}).json()]
+    for match_id, changes in zip(
+        base_matches,
+        (["ended", "ended"], ["registered", "ended"], ["registered", "registered"]),
+        strict=True,
+    ):
+        codes = _change_at_once(urls, token, match_id, changes)
+        with engine.connect() as db:
+            status, registered, ended = db.execute(
+                text("SELECT status, registered_at, ended_at FROM matches WHERE id = :i"),
+                {"i": match_id},
+            ).one()
+        if changes[0] == changes[1]:
+            assert sorted(codes) == [200, 409]
+            assert status == changes[0]
+        elif codes == [200, 200]:  # registered, then ended
+            assert (status, registered is not None, ended is not None) == ("ended", True, True)
+        else:  # ended first: the registration is refused
+            assert codes == [409, 200]
+            assert (status, registered, ended is not None) == ("ended", None, True)
     engine.dispose()
+
+
+def _change_at_once(urls: list[str], token: str, match_id: int, changes: list[str]) -> list[int]:
+    codes = [0] * len(changes)
+    start = threading.Barrier(len(changes))
+
+    def change(index: int) -> None:
+        body: dict[str, str] = {"status": changes[index], "reason": "moved away"}
+        with httpx.Client(base_url=urls[index % len(urls)], timeout=60) as http:
+            start.wait()
+            codes[index] = http.patch(
+                f"/api/matches/{match_id}", json=body, headers={"Authorization": f"Bearer {token}"}
+            ).status_code
+
+    threads = [threading.Thread(target=change, args=(i,)) for i in range(len(changes))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return codes
