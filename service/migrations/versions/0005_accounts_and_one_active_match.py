@@ -31,21 +31,22 @@ ACTIVE = "status IN ('confirmed', 'registered')"
 
 def upgrade() -> None:
     now = datetime.now(UTC).replace(tzinfo=None)
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-    with op.batch_alter_table("api_tokens") as batch:
-        batch.add_column(
-            sa.Column("label", sa.String(length=64), nullable=False, server_default="")
-        )
-        batch.add_column(sa.Column("expires_at", sa.DateTime(), nullable=True))
-        batch.add_column(sa.Column("revoked_at", sa.DateTime(), nullable=True))
+    # Plain ADD COLUMN, never a batch copy of ``users``: on SQLite a batch drops and
+    # recreates the table, and dropping ``users`` would cascade to every token and session.
+    op.add_column(
+        "users", sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column(
+        "api_tokens", sa.Column("label", sa.String(length=64), nullable=False, server_default="")
+    )
+    op.add_column("api_tokens", sa.Column("expires_at", sa.DateTime(), nullable=True))
+    op.add_column("api_tokens", sa.Column("revoked_at", sa.DateTime(), nullable=True))
     connection = op.get_bind()
     legacy = connection.execute(
         sa.text("UPDATE api_tokens SET expires_at = :at WHERE expires_at IS NULL"),
         {"at": now + timedelta(days=LEGACY_TOKEN_DAYS)},
     ).rowcount
+    # Nothing refers to api_tokens, so SQLite's copy of it loses nothing.
     with op.batch_alter_table("api_tokens") as batch:
         batch.alter_column("expires_at", existing_type=sa.DateTime(), nullable=False)
     ended = _end_duplicate_active_matches(connection, now)
@@ -122,5 +123,4 @@ def downgrade() -> None:
         batch.drop_column("revoked_at")
         batch.drop_column("expires_at")
         batch.drop_column("label")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("disabled")
+    op.drop_column("users", "disabled")
