@@ -48,6 +48,22 @@ def split_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(LIST_SEPARATOR) if item.strip()]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def control_character(text: str) -> str | None:
+    """Why a cell cannot be kept, if it holds a control character (a workbook may carry
+    them, written as ``_x0000_``): no value of the contract has one, and no database
+    keeps a NUL. Tabs and line breaks are ordinary text."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    return (
+        f"holds the control character U+{ord(found.group()):04X}, which no value may have: "
+        "retype the cell"
+    )
+
+
 # The longest id and name the records keep (the database's column sizes).
 MAX_ID, MAX_NAME = 64, 255
 

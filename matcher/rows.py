@@ -92,6 +92,9 @@ class RowReader:
         known: tuple[Any, str, str] | None = memo.get((column, text))
         if known is None:
             try:
+                refused = cells.control_character(text)
+                if refused:
+                    raise cells.CellError(refused)
                 parsed = parse(text)
                 known = (parsed, cell_text(column, parsed), "")
             except cells.CellError as exc:
@@ -112,6 +115,10 @@ class RowReader:
     def text(self, column: str) -> str | None:
         value = self.values.get(column) or None
         if value is not None:
+            refused = cells.control_character(value)
+            if refused:
+                self.problem(column, refused)
+                return None
             self.stored[column] = value
         return value
 

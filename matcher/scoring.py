@@ -16,6 +16,7 @@ Parts (points are scheme settings, ``[weights]``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,10 @@ from matcher.rules import MODE_BITS, AllowedPairs, category_codes
 from matcher.vocab import FACE_TO_FACE, VIRTUAL
 
 PARTS: tuple[str, ...] = ("needs", "preference", "mutual", "gender", "ethnicity", "img", "travel")
+# The parts as they may be shown to anyone (analysts too): the soft gender, ethnicity and IMG
+# wishes are one ``diversity`` number, so a pair's parts never say which wish a mentor met.
+DIVERSITY_PARTS: tuple[str, ...] = ("gender", "ethnicity", "img")
+NEUTRAL_PARTS: tuple[str, ...] = ("needs", "preference", "mutual", "diversity", "travel")
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,12 @@ def pair_parts(problem: ProblemData, mentor: Mentor, mentee: Mentee) -> dict[str
     return dict(
         zip(PARTS, (needs, preference, mutual, gender, ethnicity, img, travel), strict=True)
     )
+
+
+def neutral_parts(parts: Mapping[str, int]) -> dict[str, int]:
+    """``pair_parts`` keyed by ``NEUTRAL_PARTS``: the diversity wishes summed, the total kept."""
+    diversity = sum(int(parts[p]) for p in DIVERSITY_PARTS)
+    return {p: diversity if p == "diversity" else int(parts[p]) for p in NEUTRAL_PARTS}
 
 
 def pair_distance_km(mentor: Mentor, mentee: Mentee) -> float | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -20,12 +19,17 @@ from service.api import (
     reports,
     rounds,
     sessions,
+    tokens,
     training,
+    users,
 )
+from service.api.schemas import Health
 from service.config import ServiceSettings
 from service.db import make_engine, read_session_factory, session_factory, upgrade
 from service.errors import install_handlers
 from service.jobs import JobRunner, recover_unfinished
+from service.sign_in import SignIn
+from service.sign_in_guard import SignInGuard
 from service.web import site
 
 ROUTERS = (
@@ -41,6 +45,8 @@ ROUTERS = (
     training.router,
     reports.router,
     audit_log.router,
+    users.router,
+    tokens.router,
 )
 
 
@@ -65,19 +71,27 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         version="0.1.0",
         description="Scheme records and matching rounds for GP mentoring schemes.",
         lifespan=lifespan,
+        docs_url=None,  # /docs is service.web.docs_page: Swagger UI's files from this server
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.read_sessions = read_session_factory(engine)
+    app.state.sign_in = SignIn(
+        SignInGuard.from_settings(settings),
+        app.state.read_sessions,
+        sessions,
+        settings.password_checks,
+    )
     install_handlers(app, html=site.html_error)
     for router in ROUTERS:
         app.include_router(router)
     site.install(app)
 
     @app.get("/health", tags=["health"])
-    def health() -> dict[str, Any]:
+    def health() -> Health:
         """Open to all: the service answers."""
-        return {"status": "ok"}
+        return Health(status="ok")
 
     return app

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from service import users_cli
+from service.accounts import set_password_hash
 from service.auth import create_user, hash_password, issue_token
 from service.config import ServiceSettings
 from service.db import transaction
@@ -50,10 +51,18 @@ def serve(settings: ServiceSettings, host: str, port: int, demo: bool) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.logging_setup import AccessLog, log_config
 
     if demo:
         load_demo(settings, host, port)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # uvicorn's own access log prints query strings; ours prints paths only.
+    uvicorn.run(
+        AccessLog(create_app(settings)),
+        host=host,
+        port=port,
+        log_config=log_config("INFO"),
+        access_log=False,
+    )
     return 0
 
 
@@ -67,9 +76,9 @@ def load_demo(settings: ServiceSettings, host: str, port: int) -> None:
         user = session.scalar(select(User).where(User.name == DEMO_USER))
         if user is None:
             user = create_user(session, DEMO_USER, "admin", password)
-        else:
-            user.password_hash = hash_password(password)
-        token = issue_token(session, user)
+        else:  # a fresh password: whoever knew the last one is signed out
+            set_password_hash(session, None, user, hash_password(password))
+        token = issue_token(session, user, settings.token_days, label="demo")
         if session.scalar(select(Mentor).limit(1)) is None:
             folder = sample_dir("lmc")
             for kind in ("mentors", "mentees"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from functools import lru_cache
 
@@ -39,6 +40,19 @@ class ServiceSettings(BaseSettings):
     # Web sessions: set MATCHER_SECURE_COOKIES=true when the service is behind HTTPS.
     secure_cookies: bool = False
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # API tokens: their life unless a shorter one is asked for (service/api/tokens.py).
+    token_days: int = Field(default=90, ge=1, le=3650)
+    # Failed sign-ins allowed per account name and per client address within the window;
+    # then answers are 429 until the window has room (service/sign_in_guard.py).
+    sign_in_failures_per_account: int = Field(default=5, ge=1)
+    sign_in_failures_per_address: int = Field(default=30, ge=1)
+    sign_in_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Where the counts live: memory:// (this process) or e.g. redis://127.0.0.1:6379/0,
+    # shared by every process of the service.
+    rate_limit_storage: str = "memory://"
+    # Password hashes checked at once (Argon2: ~0.2 s of one core and 64 MB each). Half the
+    # cores: a flood of sign-ins leaves the other half to everyone else.
+    password_checks: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=1)
 
     @property
     def read_limits(self) -> ReadLimits:

@@ -123,7 +123,12 @@ def recover_unfinished(sessions: sessionmaker[Session]) -> int:
     return len(ids)
 
 
-def job_view(job: Job) -> dict[str, Any]:
+ERROR_FOR_ANALYSTS = "ask a matching officer why"
+
+
+def job_view(job: Job, *, named: bool = True) -> dict[str, Any]:
+    """The job for its readers; ``named=False`` (analysts): a failure's words withheld, as
+    they can quote the records that failed."""
     return {
         "job_id": job.id,
         "kind": job.kind,
@@ -131,7 +136,7 @@ def job_view(job: Job) -> dict[str, Any]:
         "status": job.status,
         "progress": job.progress,
         "message": job.message,
-        "error": job.error,
+        "error": job.error if named or not job.error else ERROR_FOR_ANALYSTS,
         "created_at": job.created_at.isoformat(),
         "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,

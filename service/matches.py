@@ -70,6 +70,8 @@ def change_status(
 
 
 def match_views(session: Session, matches: list[Match], *, named: bool) -> list[dict[str, Any]]:
+    """The matches; ``named=False`` (analysts): ids, no names and no end reason (staff type
+    it, and it often names a person)."""
     names: dict[str, str] = {}
     if named and matches:
         for person_id, name in session.execute(
@@ -101,9 +103,9 @@ def _view(match: Match, names: dict[str, str] | None) -> dict[str, Any]:
         "confirmed_at": stamp(match.confirmed_at),
         "registered_at": stamp(match.registered_at),
         "ended_at": stamp(match.ended_at),
-        "end_reason": match.end_reason,
     }
     if names is not None:
+        view["end_reason"] = match.end_reason
         view["mentor_name"] = names.get(match.mentor_id, "")
         view["mentee_name"] = names.get(match.mentee_id, "")
     return view

@@ -15,7 +15,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from matcher.data import ProblemData
+from matcher.errors import SENSITIVE_COLUMNS
 from matcher.export import build_report
+from matcher.scoring import neutral_parts, pair_parts
 from service import audit
 from service.db import transaction
 from service.errors import Conflict, NotFound
@@ -26,6 +28,19 @@ from service.round_inputs import build_problem, round_settings
 from service.solving import solve_in_child
 
 PAIR_KINDS = ("pin", "forbid")
+# What an analyst reads for an unmatched mentee: fixed sentences for the causes that the
+# solver's reason names (found by its phrases), never the reason itself. That reason counts the
+# mentors each rule ruled out, a mentee's strict gender wish among them; an infeasible round's
+# quotes the pins that clash. A reason either is one of the first two causes, or lists some of
+# the others.
+NO_SOLUTION = ("no pair list keeps every rule", "the round had no solution: nobody was matched")
+NO_MENTOR = ("no allowed mentor", "no allowed mentor under the hard rules")
+LEFT_OUT = (
+    ("full with mentees of higher priority", "allowed mentors were full"),
+    ("unused this round", "allowed mentors were unused: too few mentees for their minimum"),
+    ("not chosen before the time limit", "allowed mentors with room were not chosen in time"),
+)
+UNMATCHED_OTHER = "not shown to analysts"
 
 
 def create_round(
@@ -60,7 +75,21 @@ def all_rounds(session: Session) -> list[Round]:
     return list(session.scalars(select(Round).order_by(Round.id.desc())))
 
 
-def round_view(round_: Round) -> dict[str, Any]:
+def round_view(round_: Round, *, named: bool = True) -> dict[str, Any]:
+    """The round; ``named=False`` (analysts): its summary counts the clashes without saying
+    them (a clash can quote a strict gender wish) and has no notes on personal columns."""
+    summary = round_.summary
+    if summary and not named:
+        clashes = len(summary.get("conflicts") or [])
+        summary = {
+            **summary,
+            "conflicts": [f"{clashes} clash(es) among pins and rules"] if clashes else [],
+            "input_notes": [
+                note
+                for note in summary.get("input_notes") or []
+                if note.get("column") not in SENSITIVE_COLUMNS
+            ],
+        }
     return {
         "id": round_.id,
         "name": round_.name,
@@ -70,7 +99,7 @@ def round_view(round_: Round) -> dict[str, Any]:
         "mentee_ids": round_.mentee_ids,
         "runs": round_.runs,
         "active_job": round_.active_job,
-        "summary": round_.summary,
+        "summary": summary,
         "created_at": round_.created_at.isoformat(),
         "approved_at": round_.approved_at.isoformat() if round_.approved_at else None,
     }
@@ -136,14 +165,17 @@ def remove_pair(session: Session, user: User, round_id: int, pair_id: int) -> No
     )
 
 
-def pair_view(pair: RoundPair) -> dict[str, Any]:
-    return {
+def pair_view(pair: RoundPair, *, named: bool = True) -> dict[str, Any]:
+    """A pin or forbid; ``named=False`` (analysts): without the reason staff typed."""
+    view: dict[str, Any] = {
         "id": pair.id,
         "kind": pair.kind,
         "mentor_id": pair.mentor_id,
         "mentee_id": pair.mentee_id,
-        "reason": pair.reason,
     }
+    if named:
+        view["reason"] = pair.reason
+    return view
 
 
 def start_run(session: Session, user: User, round_id: int, runner: JobRunner) -> Job:
@@ -224,6 +256,16 @@ def _store_result(
     result: Any,
 ) -> str:
     report = build_report(problem, result)
+    mentors = {m.mentor_id: m for m in problem.mentors}
+    mentees = {m.mentee_id: m for m in problem.mentees}
+    # Each proposal's score parts, by mentee (a round proposes one mentor per mentee), kept in
+    # the run's inputs: a JSON column, so no new column or table. Computed here from the records
+    # the solver read, they add up to the stored score even after the records change, and need
+    # no postcode lookup when a view is made.
+    score_parts = {
+        p.mentee_id: pair_parts(problem, mentors[p.mentor_id], mentees[p.mentee_id])
+        for p in result.pairs
+    }
     with transaction(sessions) as session:
         round_ = get_round(session, round_id)
         session.execute(delete(Proposal).where(Proposal.round_id == round_id))
@@ -240,7 +282,7 @@ def _store_result(
         solved = result.status.value in ("optimal", "feasible")
         round_.status = "proposed" if solved else "draft"
         round_.runs += 1
-        round_.inputs = inputs
+        round_.inputs = {**inputs, "score_parts": score_parts}
         round_.summary = report.summary
         round_.unmatched = [
             {"mentee_id": u["mentee_id"], "cohort": u["cohort"], "reason": u["reason"]}
@@ -259,7 +301,11 @@ def _store_result(
         )
     summary = report.summary
     if not solved:
-        return f"{result.status.value}: {'; '.join(result.conflicts) or summary['advice']}"
+        # Every role may read a job: the clashes themselves (one can quote a strict gender
+        # wish) are in the round's summary, which shows them to staff.
+        clashes = len(result.conflicts)
+        why = f"{clashes} clash(es) among pins and rules: see the round" if clashes else ""
+        return f"{result.status.value}: {why or summary['advice']}"
     return (
         f"{result.status.value}: {summary['mentees_matched']} of {summary['mentees']} mentees "
         f"matched ({summary['fellows_matched']} of {summary['fellows']} fellows)"
@@ -267,7 +313,10 @@ def _store_result(
 
 
 def proposals(session: Session, round_id: int, *, named: bool) -> list[dict[str, Any]]:
-    """The last run's pairs; ``named=False`` (analysts) gives ids only."""
+    """The last run's pairs, each with its score in parts (``matcher.scoring.NEUTRAL_PARTS``,
+    summing to the score; none for rounds run before parts were kept); ``named=False``
+    (analysts) gives ids and no reasons: a reason can say which diversity wish a mentor meets."""
+    stored = (get_round(session, round_id).inputs or {}).get("score_parts", {})
     rows = session.execute(
         select(Proposal, Mentor.name, Mentee.name, Mentee.record)
         .join(Mentor, Mentor.mentor_id == Proposal.mentor_id)
@@ -282,18 +331,44 @@ def proposals(session: Session, round_id: int, *, named: bool) -> list[dict[str,
             "mentee_id": proposal.mentee_id,
             "cohort": str(mentee_record.get("cohort", "")).strip().lower(),
             "score": proposal.score,
-            "reasons": proposal.reasons,
+            "score_parts": neutral_parts(stored[proposal.mentee_id])
+            if proposal.mentee_id in stored
+            else {},
         }
         if named:
+            item["reasons"] = proposal.reasons
             item["mentor_name"] = mentor_name
             item["mentee_name"] = mentee_name
         out.append(item)
     return out
 
 
+def analyst_reason(reason: str) -> str:
+    """Why a mentee was left unmatched, in fixed sentences only (see ``NO_SOLUTION``)."""
+    if not reason:
+        return ""
+    for phrase, sentence in (NO_SOLUTION, NO_MENTOR):
+        if reason.startswith(phrase):
+            return sentence
+    return "; ".join(sentence for phrase, sentence in LEFT_OUT if phrase in reason) or (
+        UNMATCHED_OTHER
+    )
+
+
 def unmatched(session: Session, round_: Round, *, named: bool) -> list[dict[str, Any]]:
+    """The mentees the last run left waiting; ``named=False`` (analysts): ids, and the reason
+    in fixed sentences (``analyst_reason``)."""
     rows = list(round_.unmatched or [])
-    if named and rows:
+    if not named:
+        return [
+            {
+                "mentee_id": r["mentee_id"],
+                "cohort": r["cohort"],
+                "reason": analyst_reason(r["reason"]),
+            }
+            for r in rows
+        ]
+    if rows:
         names = dict(
             session.execute(
                 select(Mentee.mentee_id, Mentee.name).where(

@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.types import Message, Receive
 
+from service.api.schemas import control_refusal
 from service.errors import Invalid, TooLarge
 
 # Multipart framing around the files: boundaries, part headers, the CSRF field.
@@ -79,6 +80,9 @@ async def read_files(
 
 
 async def _read(upload: UploadFile, limit: int) -> Upload:
+    refusal = control_refusal(upload.filename or "")
+    if refusal:  # the name is stored with the import: no database keeps a NUL
+        raise Invalid(f"the file name {refusal}")
     data = await upload.read(limit + 1)
     if len(data) > limit:
         raise TooLarge(f"{upload.filename} is larger than the limit of {limit:,} bytes")

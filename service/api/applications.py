@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -12,23 +12,42 @@ from matcher import cells
 from matcher.eligibility import Answers
 from service import applications
 from service.api.deps import DB, Admin, Settings, Staff
+from service.api.schemas import (
+    BLANK_CLASS,
+    SIGNED_IN,
+    STRIPPED,
+    STRIPPED_LINES,
+    Body,
+    PathId,
+    Timestamp,
+    TypedPersonId,
+    control_refusal,
+    errors,
+)
 
-router = APIRouter(tags=["applications"])
+router = APIRouter(tags=["applications"], responses=SIGNED_IN)
 
-Text = Annotated[str, Field(min_length=1, max_length=255)]
+Text = Annotated[str, Field(min_length=1, max_length=255), STRIPPED]
+# As ``cells.email`` reads one: no white space (``BLANK_CLASS``, which spells out what
+# Python's and a client's ``\s`` both mean) and no control characters.
+_NOT_IN_EMAIL = f"@{BLANK_CLASS}\\x7f-\\x9f"
+# Empty means no address.
+EMAIL_PATTERN = f"^([^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\\.[^{_NOT_IN_EMAIL}]+)?$"
 
 
-class ApplicationCreate(BaseModel):
+class ApplicationCreate(Body):
     """An applicant's details and answers to the guidance's eligibility questions."""
 
     # Unknown fields are refused: a misspelt answer must not pass unnoticed.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     applicant_name: Text
-    email: Annotated[str | None, Field(max_length=255)] = None
+    email: (
+        Annotated[str, Field(max_length=255, json_schema_extra={"pattern": EMAIL_PATTERN})] | None
+    ) = None
     # Any text is kept; the gmc_number check says whether it is 7 digits.
-    gmc_number: Annotated[str, Field(min_length=1, max_length=16)]
-    mentor_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+    gmc_number: Annotated[str, Field(min_length=1, max_length=16), STRIPPED]
+    mentor_id: TypedPersonId | None = None
     has_full_registration: StrictBool
     has_licence: StrictBool
     on_performers_list: Annotated[
@@ -45,7 +64,14 @@ class ApplicationCreate(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        return cells.email(value) if value else None
+        if not value:
+            return None
+        refusal = control_refusal(value)
+        if refusal:
+            raise ValueError(refusal)
+        if not re.fullmatch(EMAIL_PATTERN, value):  # as the schema says, to the character
+            raise ValueError("not an email address (expected name@example.org)")
+        return cells.email(value)
 
     def answers(self) -> Answers:
         return Answers(
@@ -78,19 +104,19 @@ class ApplicationPublic(BaseModel):
     failed: list[str]
     decision: Literal["pending", "approved", "rejected"]
     decision_reason: str | None
-    decided_at: datetime | None
+    decided_at: Timestamp | None
     decided_by: int | None
-    created_at: datetime
+    created_at: Timestamp
 
 
-class Decision(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Decision(Body):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     decision: Literal["approved", "rejected"]
-    reason: Annotated[str, Field(min_length=1, max_length=4000)]
+    reason: Annotated[str, Field(min_length=1, max_length=4000), STRIPPED_LINES]
 
 
-@router.post("/api/applications", status_code=201)
+@router.post("/api/applications", status_code=201, responses=errors(400))
 def create_application(
     body: ApplicationCreate, db: DB, user: Staff, settings: Settings
 ) -> ApplicationPublic:
@@ -122,18 +148,19 @@ def list_applications(
     ]
 
 
-@router.get("/api/applications/{application_id}")
-def get_application(application_id: int, db: DB, _user: Staff) -> ApplicationPublic:
+@router.get("/api/applications/{application_id}", responses=errors(404))
+def get_application(application_id: PathId, db: DB, _user: Staff) -> ApplicationPublic:
     return ApplicationPublic.model_validate(
         applications.public(applications.get(db, application_id))
     )
 
 
-@router.post("/api/applications/{application_id}/decision")
+@router.post("/api/applications/{application_id}/decision", responses=errors(400, 404, 409))
 def decide_application(
-    application_id: int, body: Decision, db: DB, user: Admin
+    application_id: PathId, body: Decision, db: DB, user: Admin
 ) -> ApplicationPublic:
-    """Approve or reject, once, with a reason. An ineligible application cannot be approved."""
+    """Approve or reject, once, with a reason. An ineligible application cannot be approved
+    (409), nor one already decided."""
     application = applications.decide(db, user, application_id, body.decision, body.reason)
     db.commit()
     return ApplicationPublic.model_validate(applications.public(application))

@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
 
 from service.api.deps import DB, CurrentUser
+from service.api.schemas import LINE, SIGNED_IN, Timestamp, errors
 from service.errors import NotFound
 from service.jobs import job_view
 from service.models import Job
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], responses=SIGNED_IN)
+JobId = Annotated[str, Path(min_length=1, max_length=36, description="A job's id (a UUID)"), LINE]
 
 
-@router.get("/api/jobs/{job_id}")
-def get_job(job_id: str, db: DB, _user: CurrentUser) -> dict[str, Any]:
-    """``status`` is queued, running, done or failed; ``progress`` runs from 0 to 1."""
+class JobPublic(BaseModel):
+    job_id: str
+    kind: str = Field(description="What the job does, e.g. round")
+    round_id: int | None
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float = Field(ge=0, le=1)
+    message: str = Field(description="The latest progress line, or the outcome")
+    error: str | None
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+
+
+@router.get("/api/jobs/{job_id}", responses=errors(404))
+def get_job(job_id: JobId, db: DB, user: CurrentUser) -> JobPublic:
+    """``status`` is queued, running, done or failed; ``progress`` runs from 0 to 1; a
+    failure's ``error`` is withheld from analysts."""
     job = db.get(Job, job_id)
     if job is None:
         raise NotFound(f"no job with id {job_id!r}")
-    return job_view(job)
+    return JobPublic.model_validate(job_view(job, named=user.role != "analyst"))

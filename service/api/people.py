@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from matcher.preview import FileRead
 from service import people
 from service.api.deps import DB, Admin, PeopleReaders, Settings, Staff
+from service.api.schemas import (
+    SIGNED_IN,
+    Flag,
+    PersonIdPath,
+    Timestamp,
+    error,
+    errors,
+)
 from service.db import commit_or_retry
 from service.errors import Invalid, NotFound
-from service.uploads import multipart_body, read_files
+from service.uploads import Upload, multipart_body, read_files
 
-router = APIRouter(tags=["people"])
+router = APIRouter(tags=["people"], responses=SIGNED_IN)
 
 
 class ColumnPublic(BaseModel):
@@ -51,6 +60,41 @@ class ImportPublic(BaseModel):
     notes: list[NotePublic]
 
 
+class MentorPublic(BaseModel):
+    """A mentor on the register (no diversity data)."""
+
+    mentor_id: str
+    name: str | None = None
+    email: str | None = None
+    practice_code: str | None = None
+    pcn: str | None = None
+    status: str
+    focus_areas: list[str]
+    capacity_max: int
+    current_mentees: int = Field(description="Mentees now, including matches made here")
+    remaining_capacity: int
+
+
+class MenteePublic(BaseModel):
+    mentee_id: str
+    name: str | None = None
+    cohort: str
+    practice_code: str | None = None
+    pcn: str | None = None
+    needs: list[str]
+    waiting_since: date | None
+    matched: bool = Field(description="Has a confirmed or registered match")
+
+
+class VersionPublic(BaseModel):
+    """One imported (or changed) version of a person: the record as stored then."""
+
+    version: int
+    at: Timestamp
+    import_id: int | None
+    record: dict[str, Any]
+
+
 def import_public(read: FileRead, counts: dict[str, int], *, stored: bool) -> ImportPublic:
     reading = read.reading
     return ImportPublic(
@@ -72,14 +116,38 @@ DryRun = Query(
 )
 
 
+def upload_body() -> dict[str, Any]:
+    """The OpenAPI body of an import: a multipart form with the file and nothing else."""
+    body = multipart_body("file", required=("file",))
+    body["requestBody"]["content"]["multipart/form-data"]["schema"]["additionalProperties"] = False
+    return body
+
+
+async def uploaded_file(request: Request, limit: int) -> Upload:
+    """The spreadsheet sent as the multipart field 'file' (422 if none or if the form has
+    other fields, 413 if too large)."""
+    files, fields = await read_files(request, limit, ("file",))
+    if fields:
+        raise Invalid(f"send only the multipart field 'file', not: {', '.join(sorted(fields))}")
+    if "file" not in files:
+        raise Invalid("send the spreadsheet as the multipart field 'file'")
+    return files["file"]
+
+
+# What an import may answer besides success.
+IMPORT_ERRORS = errors(400, 413) | {
+    422: error(
+        "Every problem in the file, each with its file, row, column, value and what is wrong; "
+        "nothing was stored"
+    )
+}
+
+
 def _import(kind: str) -> Any:
     async def handler(
-        request: Request, db: DB, user: Staff, settings: Settings, dry_run: bool = DryRun
+        request: Request, db: DB, user: Staff, settings: Settings, dry_run: Flag = DryRun
     ) -> ImportPublic:
-        files, _fields = await read_files(request, settings.max_upload_bytes, ("file",))
-        if "file" not in files:
-            raise Invalid("send the spreadsheet as the multipart field 'file'")
-        upload = files["file"]
+        upload = await uploaded_file(request, settings.max_upload_bytes)
 
         def work() -> ImportPublic:
             read = people.read_people_file(kind, upload.filename, upload.data, settings.read_limits)
@@ -105,29 +173,32 @@ for _kind in people.KINDS:
     router.post(
         f"/api/{_kind}/import",
         response_model=ImportPublic,
-        openapi_extra=multipart_body("file", required=("file",)),
-        responses={413: {"description": "The file is larger than the upload limit"}},
+        openapi_extra=upload_body(),
+        responses=IMPORT_ERRORS,
     )(_import(_kind))
 
 
-@router.get("/api/mentors")
-def list_mentors(db: DB, _user: PeopleReaders) -> list[dict[str, Any]]:
+@router.get("/api/mentors", response_model_exclude_unset=True)
+def list_mentors(db: DB, _user: PeopleReaders) -> list[MentorPublic]:
     """The mentor register: focus areas, capacity and what is left of it."""
-    return people.mentor_summaries(db)
+    return [MentorPublic.model_validate(m) for m in people.mentor_summaries(db)]
 
 
-@router.get("/api/mentees")
-def list_mentees(db: DB, _user: PeopleReaders) -> list[dict[str, Any]]:
+@router.get("/api/mentees", response_model_exclude_unset=True)
+def list_mentees(db: DB, _user: PeopleReaders) -> list[MenteePublic]:
     """Mentees, and whether each has an active match."""
-    return people.mentee_summaries(db)
+    return [MenteePublic.model_validate(m) for m in people.mentee_summaries(db)]
 
 
-@router.get("/api/{kind}/{person_id}/history")
-def person_history(kind: str, person_id: str, db: DB, _user: Admin) -> list[dict[str, Any]]:
-    """Every imported version of one mentor or mentee (``kind``: mentors or mentees)."""
-    if kind not in people.KINDS:
-        raise NotFound(f"unknown kind {kind!r}: expected mentors or mentees")
+@router.get("/api/{kind}/{person_id}/history", responses=errors(404))
+def person_history(
+    kind: Annotated[Literal["mentors", "mentees"], Path(description="mentors or mentees")],
+    person_id: PersonIdPath,
+    db: DB,
+    _user: Admin,
+) -> list[VersionPublic]:
+    """Every imported version of one mentor or mentee, oldest first."""
     versions = people.history(db, kind, person_id)
     if not versions:
         raise NotFound(f"no {kind[:-1]} with id {person_id!r}")
-    return versions
+    return [VersionPublic.model_validate(v) for v in versions]

@@ -10,9 +10,10 @@ from pydantic import BaseModel
 
 from service import finance, monitoring
 from service.api.deps import DB, ReportReaders, Settings
+from service.api.schemas import SIGNED_IN, Day
 from service.errors import Invalid
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], responses=SIGNED_IN)
 # Years a report may ask about: keeps dates away from the calendar's ends.
 YEARS = (2000, 2100)
 
@@ -88,9 +89,11 @@ def monitoring_report(
     db: DB,
     _user: ReportReaders,
     settings: Settings,
-    as_of: Annotated[date | None, Query(description="YYYY-MM-DD; default: today")] = None,
+    as_of: Annotated[Day | None, Query(description="YYYY-MM-DD; default: today")] = None,
 ) -> MonitoringReport:
-    """Mentors trained, registered matches, mean clinical sessions, spend to date and profiled."""
+    """Mentors trained, registered matches, mean clinical sessions, spend to date and profiled.
+
+    422 for a date outside the years 2000 to 2100."""
     as_of = as_of or date.today()
     if not YEARS[0] <= as_of.year <= YEARS[1]:
         raise Invalid(f"as_of must be a date in the years {YEARS[0]} to {YEARS[1]}")

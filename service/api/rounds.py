@@ -9,39 +9,114 @@ from pydantic import BaseModel, Field
 
 from service import approval, round_inputs, rounds
 from service.api.deps import DB, RoundReaders, Settings, Staff
+from service.api.schemas import (
+    LINES,
+    SIGNED_IN,
+    Body,
+    JsonObject,
+    Name,
+    PathId,
+    PersonId,
+    Timestamp,
+    errors,
+)
 
-router = APIRouter(tags=["rounds"])
-PersonId = Annotated[str, Field(min_length=1, max_length=64)]
+router = APIRouter(tags=["rounds"], responses=SIGNED_IN)
 
 
-class RoundCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=255)
-    settings: dict[str, Any] = Field(
+class RoundCreate(Body):
+    name: Name
+    settings: JsonObject = Field(
         default_factory=dict,
         description="Changes to the scheme settings, as in a settings TOML file "
         '(e.g. {"capacity": {"max": 6}})',
     )
-    time_limit: float | None = Field(default=None, gt=0, le=3600)
+    time_limit: float | None = Field(default=None, gt=0, le=3600, allow_inf_nan=False)
     mentee_ids: list[PersonId] | None = Field(
         default=None, description="The mentees of this round; omitted: everyone not matched"
     )
 
 
-class PairCreate(BaseModel):
+class PairCreate(Body):
     kind: Literal["pin", "forbid"]
     mentor_id: PersonId
     mentee_id: PersonId
-    reason: str = Field(default="", max_length=500)
+    reason: Annotated[str, Field(max_length=500), LINES] = ""
+
+
+class RoundPublic(BaseModel):
+    id: int
+    name: str
+    status: Literal["draft", "proposed", "approved"]
+    settings: dict[str, Any]
+    time_limit: float
+    mentee_ids: list[str] | None
+    runs: int
+    active_job: str | None = Field(description="The job solving the round now, if any")
+    summary: dict[str, Any] | None = Field(
+        description="The last run's summary: status, levels, counts, advice"
+    )
+    created_at: Timestamp
+    approved_at: Timestamp | None
+
+
+class RunStarted(BaseModel):
+    job_id: str
+    round_id: int
+    status: Literal["queued", "running", "done", "failed"]
+
+
+class ProposalPublic(BaseModel):
+    """A proposed pair. Analysts get no names and no reasons (they may name a diversity wish)."""
+
+    mentor_id: str
+    mentee_id: str
+    cohort: str
+    score: int
+    score_parts: dict[str, int] | None = Field(
+        default=None, description="The score in parts, adding up to ``score``"
+    )
+    reasons: str | None = None
+    mentor_name: str | None = None
+    mentee_name: str | None = None
+
+
+class UnmatchedPublic(BaseModel):
+    mentee_id: str
+    cohort: str
+    reason: str
+    mentee_name: str | None = None
+
+
+class PairPublic(BaseModel):
+    id: int
+    kind: Literal["pin", "forbid"]
+    mentor_id: str
+    mentee_id: str
+    reason: str | None = None
+
+
+class Approved(BaseModel):
+    round_id: int
+    status: Literal["approved"]
+    matches: int = Field(description="Matches confirmed")
+
+
+def _named(role: str) -> bool:
+    return role != "analyst"
 
 
 @router.get("/api/rounds")
-def list_rounds(db: DB, _user: RoundReaders) -> list[dict[str, Any]]:
+def list_rounds(db: DB, user: RoundReaders) -> list[RoundPublic]:
     """Every round, newest first."""
-    return [rounds.round_view(r) for r in rounds.all_rounds(db)]
+    return [
+        RoundPublic.model_validate(rounds.round_view(r, named=_named(user.role)))
+        for r in rounds.all_rounds(db)
+    ]
 
 
-@router.post("/api/rounds", status_code=201)
-def create_round(body: RoundCreate, db: DB, user: Staff, settings: Settings) -> dict[str, Any]:
+@router.post("/api/rounds", status_code=201, responses=errors(400, 404))
+def create_round(body: RoundCreate, db: DB, user: Staff, settings: Settings) -> RoundPublic:
     """A new round in draft; 422 if its settings are wrong, 404 for unknown mentee ids."""
     round_ = rounds.create_round(
         db,
@@ -52,65 +127,86 @@ def create_round(body: RoundCreate, db: DB, user: Staff, settings: Settings) -> 
         body.mentee_ids,
     )
     db.commit()
-    return rounds.round_view(round_)
+    return RoundPublic.model_validate(rounds.round_view(round_))
 
 
-@router.get("/api/rounds/{round_id}")
-def get_round(round_id: int, db: DB, _user: RoundReaders) -> dict[str, Any]:
+@router.get("/api/rounds/{round_id}", responses=errors(404))
+def get_round(round_id: PathId, db: DB, user: RoundReaders) -> RoundPublic:
     """The round, with its last run's summary (status, levels, counts)."""
-    return rounds.round_view(rounds.get_round(db, round_id))
+    round_ = rounds.get_round(db, round_id)
+    return RoundPublic.model_validate(rounds.round_view(round_, named=_named(user.role)))
 
 
-@router.post("/api/rounds/{round_id}/run", status_code=202)
-def run_round(round_id: int, request: Request, db: DB, user: Staff) -> dict[str, Any]:
-    """Start solving in the background; poll ``GET /api/jobs/{job_id}``."""
+@router.post("/api/rounds/{round_id}/run", status_code=202, responses=errors(404, 409))
+def run_round(round_id: PathId, request: Request, db: DB, user: Staff) -> RunStarted:
+    """Start solving in the background; poll ``GET /api/jobs/{job_id}``.
+
+    409 while the round is running or once it is approved."""
     state = request.app.state
     job = rounds.run_in_background(
         db, user, round_id, state.jobs, state.sessions, state.settings.postcode_lookup
     )
-    return {"job_id": job.id, "round_id": round_id, "status": job.status}
+    return RunStarted.model_validate({"job_id": job.id, "round_id": round_id, "status": job.status})
 
 
-@router.get("/api/rounds/{round_id}/proposals")
-def get_proposals(round_id: int, db: DB, user: RoundReaders) -> list[dict[str, Any]]:
+@router.get(
+    "/api/rounds/{round_id}/proposals", responses=errors(404), response_model_exclude_unset=True
+)
+def get_proposals(round_id: PathId, db: DB, user: RoundReaders) -> list[ProposalPublic]:
     """The last run's pairs with score and reasons; analysts see ids, never names."""
     rounds.get_round(db, round_id)
-    return rounds.proposals(db, round_id, named=user.role != "analyst")
+    return [
+        ProposalPublic.model_validate(p)
+        for p in rounds.proposals(db, round_id, named=_named(user.role))
+    ]
 
 
-@router.get("/api/rounds/{round_id}/unmatched")
-def get_unmatched(round_id: int, db: DB, user: RoundReaders) -> list[dict[str, Any]]:
+@router.get(
+    "/api/rounds/{round_id}/unmatched", responses=errors(404), response_model_exclude_unset=True
+)
+def get_unmatched(round_id: PathId, db: DB, user: RoundReaders) -> list[UnmatchedPublic]:
     """Mentees the last run left waiting, each with the reason."""
-    return rounds.unmatched(db, rounds.get_round(db, round_id), named=user.role != "analyst")
+    round_ = rounds.get_round(db, round_id)
+    return [
+        UnmatchedPublic.model_validate(u)
+        for u in rounds.unmatched(db, round_, named=_named(user.role))
+    ]
 
 
-@router.get("/api/rounds/{round_id}/pairs")
-def list_pairs(round_id: int, db: DB, _user: RoundReaders) -> list[dict[str, Any]]:
+@router.get(
+    "/api/rounds/{round_id}/pairs", responses=errors(404), response_model_exclude_unset=True
+)
+def list_pairs(round_id: PathId, db: DB, user: RoundReaders) -> list[PairPublic]:
     """The round's pins and forbids."""
     rounds.get_round(db, round_id)
-    return [rounds.pair_view(p) for p in round_inputs.round_pairs(db, round_id)]
+    return [
+        PairPublic.model_validate(rounds.pair_view(p, named=_named(user.role)))
+        for p in round_inputs.round_pairs(db, round_id)
+    ]
 
 
-@router.post("/api/rounds/{round_id}/pairs", status_code=201)
-def add_pair(round_id: int, body: PairCreate, db: DB, user: Staff) -> dict[str, Any]:
+@router.post("/api/rounds/{round_id}/pairs", status_code=201, responses=errors(400, 404, 409))
+def add_pair(round_id: PathId, body: PairCreate, db: DB, user: Staff) -> PairPublic:
     """Pin a pair (the next run must make it) or forbid it (the next run must not)."""
     pair = rounds.add_pair(
         db, user, round_id, body.kind, body.mentor_id, body.mentee_id, body.reason
     )
     db.commit()
-    return rounds.pair_view(pair)
+    return PairPublic.model_validate(rounds.pair_view(pair))
 
 
-@router.delete("/api/rounds/{round_id}/pairs/{pair_id}", status_code=204)
-def remove_pair(round_id: int, pair_id: int, db: DB, user: Staff) -> None:
+@router.delete(
+    "/api/rounds/{round_id}/pairs/{pair_id}", status_code=204, responses=errors(404, 409)
+)
+def remove_pair(round_id: PathId, pair_id: PathId, db: DB, user: Staff) -> None:
     """Remove a pin or forbid."""
     rounds.remove_pair(db, user, round_id, pair_id)
     db.commit()
 
 
-@router.post("/api/rounds/{round_id}/approve")
-def approve(round_id: int, db: DB, user: Staff) -> dict[str, Any]:
+@router.post("/api/rounds/{round_id}/approve", responses=errors(404, 409))
+def approve(round_id: PathId, db: DB, user: Staff) -> Approved:
     """Turn the proposals into confirmed matches (409 if already approved or running)."""
     matches = approval.approve(db, user, round_id)
     db.commit()
-    return {"round_id": round_id, "status": "approved", "matches": len(matches)}
+    return Approved(round_id=round_id, status="approved", matches=len(matches))

@@ -10,15 +10,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service import session_logs
 from service.api.deps import DB, ReportReaders, Staff
+from service.api.schemas import SIGNED_IN, Body, Day, PathId, Pattern, PersonIdQuery, errors
 from service.models import MentoringSession
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(tags=["sessions"], responses=SIGNED_IN)
+# A year and month, e.g. 2026-04 (years 1900 to 2999).
+MONTH = Pattern(
+    r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$",
+    "month must be a year and month as YYYY-MM, e.g. 2026-04",
+)
 
 
-class SessionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SessionCreate(Body):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    held_on: date = Field(description="The day the session was held: not in the future")
+    held_on: Day = Field(description="The day the session was held: not in the future")
     minutes: int = Field(ge=1, le=600, description="Length of the session")
 
 
@@ -44,8 +50,8 @@ class SessionPublic(BaseModel):
         )
 
 
-@router.post("/api/matches/{match_id}/sessions", status_code=201)
-def log_session(match_id: int, body: SessionCreate, db: DB, user: Staff) -> SessionPublic:
+@router.post("/api/matches/{match_id}/sessions", status_code=201, responses=errors(400, 404, 409))
+def log_session(match_id: PathId, body: SessionCreate, db: DB, user: Staff) -> SessionPublic:
     """Log a session of a confirmed or registered match (409 otherwise; 404 if unknown).
 
     422 if ``held_on`` is in the future or before the match was confirmed.
@@ -61,8 +67,10 @@ def log_session(match_id: int, body: SessionCreate, db: DB, user: Staff) -> Sess
 def list_sessions(
     db: DB,
     _user: ReportReaders,
-    mentor_id: Annotated[str | None, Query(max_length=64)] = None,
-    month: Annotated[str | None, Query(description="YYYY-MM, e.g. 2026-04")] = None,
+    mentor_id: PersonIdQuery = None,
+    month: Annotated[
+        Annotated[str, MONTH] | None, Query(description="YYYY-MM, e.g. 2026-04")
+    ] = None,
 ) -> list[SessionPublic]:
     """Logged sessions, oldest first; optionally one mentor's, optionally one month's."""
     return [SessionPublic.of(row) for row in session_logs.list_sessions(db, mentor_id, month)]

@@ -2,38 +2,51 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from service import training
 from service.api.deps import DB, Settings, Staff
+from service.api.schemas import (
+    MAX_INT,
+    SIGNED_IN,
+    STRIPPED,
+    Body,
+    Day,
+    PathId,
+    PersonIdQuery,
+    Timestamp,
+    TypedPersonId,
+    errors,
+)
 
-router = APIRouter(tags=["training"])
+router = APIRouter(tags=["training"], responses=SIGNED_IN)
 
-Text = Annotated[str, Field(min_length=1, max_length=255)]
+Text = Annotated[str, Field(min_length=1, max_length=255), STRIPPED]
 
 
-class TrainingCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class TrainingCreate(Body):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    mentor_id: Annotated[str, Field(min_length=1, max_length=64)]
+    mentor_id: TypedPersonId
     course: Text
     qualification: Text | None = None
-    started_on: date
-    completed_on: date | None = None
+    started_on: Day
+    completed_on: Day | None = None
     # The upper bound is the scheme's setting, checked with the mentor's other records.
-    reimbursed_sessions: Annotated[int, Field(ge=0)] = 0
+    reimbursed_sessions: Annotated[int, Field(ge=0, le=MAX_INT)] = 0
 
 
-class TrainingUpdate(BaseModel):
+class TrainingUpdate(Body):
     """Only the fields sent change; null clears one. Sessions cannot be changed here."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # An empty body changes nothing: refused (``training.update``), and the schema says so.
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"minProperties": 1})
 
-    completed_on: date | None = None
+    completed_on: Day | None = None
     qualification: Text | None = None
 
 
@@ -45,14 +58,16 @@ class TrainingPublic(BaseModel):
     started_on: date
     completed_on: date | None
     reimbursed_sessions: int
-    created_at: datetime
+    created_at: Timestamp
 
 
-@router.post("/api/training", status_code=201)
+@router.post("/api/training", status_code=201, responses=errors(400, 404))
 def create_training(
     body: TrainingCreate, db: DB, user: Staff, settings: Settings
 ) -> TrainingPublic:
-    """Record a mentor's training; reimbursed sessions are capped per mentor across records."""
+    """Record a mentor's training; reimbursed sessions are capped per mentor across records.
+
+    404 for an unknown mentor; 422 past the cap or with the dates out of order."""
     record = training.create(
         db,
         user,
@@ -68,20 +83,16 @@ def create_training(
     return TrainingPublic.model_validate(training.public(record))
 
 
-@router.get("/api/training")
-def list_training(
-    db: DB,
-    _user: Staff,
-    mentor_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-) -> list[TrainingPublic]:
+@router.get("/api/training", responses=errors(404))
+def list_training(db: DB, _user: Staff, mentor_id: PersonIdQuery = None) -> list[TrainingPublic]:
     """Training records, oldest first; of one mentor with ``mentor_id`` (404 if unknown)."""
     return [
         TrainingPublic.model_validate(training.public(r)) for r in training.listing(db, mentor_id)
     ]
 
 
-@router.patch("/api/training/{record_id}")
-def update_training(record_id: int, body: TrainingUpdate, db: DB, user: Staff) -> TrainingPublic:
+@router.patch("/api/training/{record_id}", responses=errors(400, 404))
+def update_training(record_id: PathId, body: TrainingUpdate, db: DB, user: Staff) -> TrainingPublic:
     """Set or clear the completion date and the qualification."""
     changes = body.model_dump(include=body.model_fields_set)
     record = training.update(db, user, record_id, changes)

@@ -7,10 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from service import audit
+from service.api.auth import SignInService
 from service.api.deps import DB, Settings
-from service.auth import user_for_password
+from service.auth import PASSWORD_MAX
+from service.sign_in import TooManyAttempts, WrongPassword, client_address, signed_in_user
 from service.web import sessions
 from service.web.deps import CurrentViewer, render
 
@@ -46,38 +49,49 @@ def login_form(request: Request, settings: Settings, next: str = "") -> Response
 
 
 @router.post("/login")
-def login(
+async def login(
     request: Request,
-    db: DB,
     settings: Settings,
+    sign_in: SignInService,
     username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
+    password: Annotated[str, Form(max_length=PASSWORD_MAX)] = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    if not sessions.same_token(request.cookies.get(sessions.LOGIN_COOKIE), csrf_token):
-        return render(
+    """Check the password as ``POST /auth/token`` does (limits, no session held while
+    hashing), then start a browser session in a short write."""
+
+    def again(status: int, error: str, headers: dict[str, str] | None = None) -> Response:
+        response = render(
             request,
             "login.html",
-            status_code=403,
+            status_code=status,
             next=_safe_next(next),
             login_csrf=request.cookies.get(sessions.LOGIN_COOKIE, ""),
-            error="The sign-in form expired. Please try again.",
+            username=username if status != 403 else "",
+            error=error,
         )
-    user = user_for_password(db, username, password) if username and password else None
-    if user is None:
-        return render(
-            request,
-            "login.html",
-            status_code=401,
-            next=_safe_next(next),
-            login_csrf=csrf_token,
-            username=username,
-            error="Wrong user name or password.",
-        )
-    token = sessions.start(db, user, settings.session_hours)
-    audit.record(db, user, "web.sign_in", "user", user.id)
-    db.commit()
+        response.headers.update(headers or {})
+        return response
+
+    if not sessions.same_token(request.cookies.get(sessions.LOGIN_COOKIE), csrf_token):
+        return again(403, "The sign-in form expired. Please try again.")
+    if not username or not password:
+        return again(401, "Wrong user name or password.")
+    try:
+        account = await sign_in.check(username, password, client_address(request), "web")
+
+        def start(db: Session) -> str:
+            user = signed_in_user(db, account)
+            token = sessions.start(db, user, settings.session_hours)
+            audit.record(db, user, "web.sign_in", "user", user.id)
+            return token
+
+        token = await sign_in.write(start)
+    except TooManyAttempts as exc:
+        return again(429, f"{str(exc).capitalize()}.", exc.headers)
+    except WrongPassword:
+        return again(401, "Wrong user name or password.")
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         sessions.COOKIE,

@@ -12,7 +12,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from service.api.deps import DB, role_refusal
-from service.auth import EVENT_READERS, PEOPLE_READERS, REPORT_READERS, ROUND_READERS, STAFF
+from service.auth import (
+    ADMINS,
+    EVENT_READERS,
+    PEOPLE_READERS,
+    REPORT_READERS,
+    ROUND_READERS,
+    STAFF,
+)
 from service.errors import ServiceError
 from service.models import User, WebSession
 from service.web import sessions
@@ -62,6 +69,8 @@ class Viewer:
             ("Matches", "/matches", REPORT_READERS),
             ("Reports", "/reports", REPORT_READERS),
             ("Events", "/events", EVENT_READERS),
+            ("Users", "/users", ADMINS),
+            ("Account", "/account", ROUND_READERS),
         ]
         return [(name, href) for name, href, roles in links if self.may(roles)]
 

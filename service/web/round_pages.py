@@ -38,7 +38,7 @@ def list_rounds(request: Request, db: DB, viewer: CurrentViewer, settings: Setti
         request,
         "rounds.html",
         viewer,
-        rounds=[rounds.round_view(r) for r in rounds.all_rounds(db)],
+        rounds=[rounds.round_view(r, named=viewer.named) for r in rounds.all_rounds(db)],
         can_run=viewer.may(STAFF),
         default_name=f"Round {date.today().isoformat()}",
         default_time_limit=int(settings.default_time_limit),
@@ -93,8 +93,8 @@ def show_round(
         request,
         "round.html",
         viewer,
-        round=rounds.round_view(round_),
-        job=job_view(last_job) if last_job else None,
+        round=rounds.round_view(round_, named=viewer.named),
+        job=_job(last_job, viewer.named) if last_job else None,
         running=round_.active_job is not None,
         proposals=shown,
         total=len(proposals),
@@ -102,7 +102,9 @@ def show_round(
         mentors=sorted({p["mentor_id"] for p in proposals}),
         filters={"cohort": cohort, "mentor": mentor, "q": q},
         unmatched=rounds.unmatched(db, round_, named=viewer.named),
-        pairs=[rounds.pair_view(p) for p in round_inputs.round_pairs(db, round_id)],
+        pairs=[
+            rounds.pair_view(p, named=viewer.named) for p in round_inputs.round_pairs(db, round_id)
+        ],
         editable=editable,
         can_approve=editable and round_.status == "proposed" and round_.active_job is None,
         choices=_choices(db) if editable else None,
@@ -110,6 +112,11 @@ def show_round(
             "finished" if notice == "started" and round_.active_job is None else notice, ""
         ),
     )
+
+
+def _job(job: Job, named: bool) -> dict[str, Any]:
+    """The round's last job; for analysts without a failure's words, which can quote records."""
+    return job_view(job, named=named)
 
 
 def _keep(proposal: dict[str, Any], cohort: str, mentor: str, q: str) -> bool:

@@ -41,7 +41,7 @@ def find(session: Session, token: str | None) -> tuple[User, WebSession] | None:
     if row is None or row.expires_at < utcnow():
         return None
     user = session.get(User, row.user_id)
-    return None if user is None else (user, row)
+    return None if user is None or user.disabled else (user, row)
 
 
 def end(session: Session, token: str | None) -> None:

@@ -11,11 +11,13 @@ from fastapi.staticfiles import StaticFiles
 
 from service.web import (
     auth_pages,
+    docs_page,
     event_pages,
     import_pages,
     record_pages,
     round_pages,
     sessions,
+    user_pages,
 )
 from service.web.deps import SignInRequired, Viewer, login_url, render
 
@@ -25,18 +27,28 @@ ROUTERS = (
     round_pages.router,
     record_pages.router,
     event_pages.router,
+    user_pages.router,
 )
-HEADINGS = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Not possible now"}
+HEADINGS = {
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Not possible now",
+    429: "Please wait",
+}
 # Pages use no inline script or style, and nothing from elsewhere.
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+# Files the same for everyone, which browsers may keep; every other answer (pages, API JSON,
+# errors, downloads) is marked not to be stored.
+CACHEABLE = ("/static/", f"{docs_page.ASSETS}/")
 
 
 def html_error(request: Request, status: int, message: str) -> Response:
     viewer = None
-    state = getattr(request.app.state, "sessions", None)
+    state = getattr(request.app.state, "read_sessions", None)
     if state is not None:
         with state() as db:
             found = sessions.find(db, request.cookies.get(sessions.COOKIE))
@@ -62,6 +74,7 @@ def install(app: FastAPI) -> None:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    docs_page.install(app)
 
     @app.exception_handler(SignInRequired)
     async def sign_in(_request: Request, exc: SignInRequired) -> Response:
@@ -74,8 +87,9 @@ def install(app: FastAPI) -> None:
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith(CACHEABLE):
+            response.headers.setdefault("Cache-Control", "no-store")
         if response.headers.get("content-type", "").startswith("text/html"):
             response.headers.setdefault("Content-Security-Policy", CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("Cache-Control", "no-store")
         return response

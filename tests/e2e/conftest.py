@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
 ]
 MATCHER = [sys.executable, "-m", "matcher.cli"]
 PASSWORD = "a long enough password"
-USERS = {"officer": "matcher", "analyst": "analyst"}  # name: role
+USERS = {"officer": "matcher", "analyst": "analyst", "boss": "admin"}  # name: role
 START_TIMEOUT = 60.0
 
 

@@ -114,7 +114,7 @@ def test_a_round_in_the_browser(
     assert Counter(_xlsx_pairs(xlsx_file)) == expected
 
     # Every other page of the main navigation, now that there are matches to show.
-    for name in ("Rounds", "Register", "Matches", "Reports", "Events"):
+    for name in ("Rounds", "Register", "Matches", "Reports", "Events", "Account"):
         _open_from_nav(page, name)
         _review(page, name.lower(), findings, screenshots)
     context.close()
@@ -125,7 +125,7 @@ def test_a_round_in_the_browser(
     page.goto(f"{service.url}/login")
     _sign_in(page, service, "analyst")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Rounds", "Matches", "Reports"]
+        ["Rounds", "Matches", "Reports", "Account"]
     )
     page.goto(f"{service.url}/rounds/{round_id}")
     expect(_proposal_rows(page)).to_have_count(len(proposals))

@@ -220,7 +220,10 @@ def test_analysts_see_ids_and_cannot_act(
     assert not [n for n in names if n in page.text]
     assert "Approve" not in page.text and "Forbid" not in page.text
     header = analyst.get(f"{url}/pairs.csv").content.decode("utf-8-sig").splitlines()[0]
-    assert header == "mentor_id,mentee_id,cohort,score,reasons"
+    assert header == (
+        "mentor_id,mentee_id,cohort,score,"
+        "score_needs,score_preference,score_mutual,score_diversity,score_travel"
+    )
     refused = analyst.get("/import")
     assert refused.status_code == 403 and "the analyst role may not do this" in refused.text
     assert analyst.post(f"{url}/approve", data={"csrf_token": analyst_csrf}).status_code == 403

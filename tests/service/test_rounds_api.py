@@ -319,7 +319,13 @@ def test_roles_on_rounds_and_the_audit_log(
     assert pseudonymous.status_code == 200
     names = {m.name for m in problem.mentors} | {m.name for m in problem.mentees}
     assert not any(name in pseudonymous.text for name in names)
-    assert set(pseudonymous.json()[0]) == {"mentor_id", "mentee_id", "cohort", "score", "reasons"}
+    assert set(pseudonymous.json()[0]) == {
+        "mentor_id",
+        "mentee_id",
+        "cohort",
+        "score",
+        "score_parts",
+    }
     for role in ("analyst", "organiser"):
         for url in (
             f"/api/rounds/{round_id}/approve",

@@ -91,7 +91,7 @@ def test_a_round_end_to_end_on_a_real_server(database_url: str, tmp_path: Path) 
         assert len(proposals) > 100
         hidden = httpx.get(f"{url}/api/rounds/{round_id}/proposals", headers=analyst).json()
         assert [set(p) for p in hidden[:1]] == [
-            {"mentor_id", "mentee_id", "cohort", "score", "reasons"}
+            {"mentor_id", "mentee_id", "cohort", "score", "score_parts"}
         ]
         assert http.post(f"/api/rounds/{round_id}/approve").json()["matches"] == len(proposals)
         assert http.post(f"/api/rounds/{round_id}/approve").status_code == 409
