@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service import events
 from service.api.deps import DB, Settings
+from service.api.schemas import LINE, LINES
 from service.auth import EVENT_READERS, ORGANISERS
 from service.errors import Invalid
 from service.people import mentee_summaries, mentor_summaries
@@ -55,14 +56,14 @@ def plan_event(
     viewer: CurrentViewer,
     settings: Settings,
     csrf_token: Csrf = "",
-    name: Annotated[str, Form(min_length=1, max_length=255)] = "Speed-meeting",
+    name: Annotated[str, Form(min_length=1, max_length=255), LINE] = "Speed-meeting",
     held_on: Annotated[date, Form()] = date(2000, 1, 1),
     start: Annotated[str, Form(pattern=r"^\d{2}:\d{2}$")] = "18:30",
     rounds: Annotated[int, Form(ge=1, le=30)] = 6,
     minutes: Annotated[int, Form(ge=1, le=180)] = 10,
     per_table: Annotated[int, Form(ge=1, le=3)] = 1,
-    mentor_ids: Annotated[str, Form(max_length=100_000)] = "",
-    mentee_ids: Annotated[str, Form(max_length=500_000)] = "",
+    mentor_ids: Annotated[str, Form(max_length=100_000), LINES] = "",
+    mentee_ids: Annotated[str, Form(max_length=500_000), LINES] = "",
 ) -> Response:
     viewer.require(ORGANISERS)
     viewer.check_form(csrf_token)
@@ -118,7 +119,7 @@ def record_choices(
     viewer: CurrentViewer,
     csrf_token: Csrf = "",
     side: Annotated[str, Form(pattern="^(mentee|mentor)$")] = "mentee",
-    lines: Annotated[str, Form(max_length=500_000)] = "",
+    lines: Annotated[str, Form(max_length=500_000), LINES] = "",
 ) -> Response:
     """One line per person: their id, then the ids they chose, first choice first."""
     viewer.require(ORGANISERS)

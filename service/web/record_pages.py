@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from service import finance, matches, monitoring
 from service.api.deps import DB, Settings
 from service.api.reports import YEARS
+from service.api.schemas import LINES
 from service.auth import PEOPLE_READERS, REPORT_READERS, STAFF
 from service.people import mentor_summaries
 from service.web.chart import BarChart, bar_chart
@@ -83,7 +84,7 @@ def change_status(
     viewer: CurrentViewer,
     status: Annotated[Literal["registered", "ended"], Form()],
     csrf_token: Csrf = "",
-    reason: Annotated[str, Form(max_length=500)] = "",
+    reason: Annotated[str, Form(max_length=500), LINES] = "",
 ) -> Response:
     """Register a confirmed match or end one; a wrong step is 409, an end without reason 422."""
     viewer.require(STAFF)

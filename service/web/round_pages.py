@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from service import approval, round_inputs, rounds
 from service.api.deps import DB, Settings
+from service.api.schemas import LINE, LINES
 from service.auth import ROUND_READERS, STAFF
 from service.downloads import MEDIA_TYPES, pairs_file
 from service.errors import NotFound
@@ -51,7 +52,7 @@ def start_round(
     db: DB,
     viewer: CurrentViewer,
     csrf_token: Csrf = "",
-    name: Annotated[str, Form(min_length=1, max_length=255)] = "Round",
+    name: Annotated[str, Form(min_length=1, max_length=255), LINE] = "Round",
     time_limit: Annotated[float, Form(gt=0, le=3600)] = 30.0,
 ) -> Response:
     """Create a round over everyone waiting and start matching it at once."""
@@ -155,9 +156,9 @@ def add_pair(
     viewer: CurrentViewer,
     csrf_token: Csrf = "",
     kind: Annotated[str, Form(pattern="^(pin|forbid)$")] = "pin",
-    mentor_id: Annotated[str, Form(min_length=1, max_length=64)] = "",
-    mentee_id: Annotated[str, Form(min_length=1, max_length=64)] = "",
-    reason: Annotated[str, Form(max_length=500)] = "",
+    mentor_id: Annotated[str, Form(min_length=1, max_length=64), LINE] = "",
+    mentee_id: Annotated[str, Form(min_length=1, max_length=64), LINE] = "",
+    reason: Annotated[str, Form(max_length=500), LINES] = "",
 ) -> Response:
     viewer.require(STAFF)
     viewer.check_form(csrf_token)

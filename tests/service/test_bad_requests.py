@@ -15,6 +15,7 @@ from collections.abc import Callable
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
+from scheme import sign_in
 
 Headers = Callable[[str], dict[str, str]]
 NUL = "\u0000"
@@ -300,3 +301,31 @@ def test_a_nul_byte_in_a_workbook_cell_is_a_problem_of_its_row(
     assert problem["problem"] == (
         "holds the control character U+0000, which no value may have: retype the cell"
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "field"),
+    [
+        ("/rounds", {"name": "Q\x001"}, "body.name"),
+        (
+            "/rounds/1/pairs",
+            {"kind": "pin", "mentor_id": "MR\x001", "mentee_id": "E"},
+            "body.mentor_id",
+        ),
+        (
+            "/rounds/1/pairs",
+            {"kind": "forbid", "mentor_id": "M", "mentee_id": "E", "reason": "a\x00"},
+            "body.reason",
+        ),
+        ("/matches/1/status", {"status": "ended", "reason": "moved\x00away"}, "body.reason"),
+        ("/events", {"name": "Evening\x00", "held_on": "2026-12-01"}, "body.name"),
+    ],
+)
+def test_a_page_form_with_a_nul_byte_is_refused_naming_the_field(
+    client: TestClient, tokens: dict[str, str], path: str, form: dict[str, str], field: str
+) -> None:
+    csrf = sign_in(client, "admin", "secret-admin")
+    answer = client.post(path, data={"csrf_token": csrf, **form}, follow_redirects=False)
+    assert answer.status_code == 422
+    assert "text/html" in answer.headers["content-type"]
+    assert f"{field}: must not contain control characters (U+0000 at position" in answer.text
