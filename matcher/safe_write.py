@@ -11,10 +11,13 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 from matcher.sheets import FORMULA_STARTS
 from matcher.sheets import text as _text
@@ -53,20 +56,62 @@ def write_csv(
     atomic_write(Path(path), write)
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a workbook: its tab's title, the header and the rows."""
+
+    title: str
+    header: Sequence[str]
+    rows: Iterable[Row]
+
+
 def write_xlsx(path: str | Path, header: Sequence[str], rows: Iterable[Row]) -> None:
     """Write a one-sheet XLSX atomically; numbers stay numbers, text is neutralised."""
+    write_workbook(path, [Sheet("Sheet", header, rows)])
+
+
+def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> None:
+    """Write an XLSX of several sheets atomically, each ready to read as opened: a bold,
+    shaded header row frozen above the rows, a filter on it, columns as wide as their
+    contents (within limits)."""
 
     def write(tmp: str) -> None:
         # Collect the rows first: a write-only workbook abandoned half-way cannot be closed.
-        values = [[_xlsx_value(c) for c in cells] for cells in _cells(header, rows)]
+        tables = [
+            (sheet, [[_xlsx_value(c) for c in cells] for cells in _cells(sheet.header, sheet.rows)])
+            for sheet in sheets
+        ]
         book = Workbook(write_only=True)
-        sheet = book.create_sheet()
-        sheet.append([_xlsx_value(h) for h in header])
-        for row in values:
-            sheet.append(row)
+        for sheet, values in tables:
+            _styled_sheet(book, sheet, values)
         book.save(tmp)
 
     atomic_write(Path(path), write)
+
+
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
+_MIN_WIDTH, _MAX_WIDTH = 8, 60
+
+
+def _styled_sheet(book: Workbook, sheet: Sheet, values: list[list[object]]) -> None:
+    out = book.create_sheet(title=sheet.title[:31])
+    for index, name in enumerate(sheet.header, start=1):
+        longest = max([len(str(name)), *(len(str(row[index - 1] or "")) for row in values)])
+        width = min(_MAX_WIDTH, max(_MIN_WIDTH, longest + 2))
+        out.column_dimensions[get_column_letter(index)].width = width
+    out.freeze_panes = "A2"
+    if sheet.header:
+        out.auto_filter.ref = f"A1:{get_column_letter(len(sheet.header))}{len(values) + 1}"
+    heading = []
+    for name in sheet.header:
+        cell = WriteOnlyCell(out, value=_xlsx_value(name))
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        heading.append(cell)
+    out.append(heading)
+    for row in values:
+        out.append(row)
 
 
 def _cells(header: Sequence[str], rows: Iterable[Row]) -> Iterator[Sequence[object]]:

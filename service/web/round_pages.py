@@ -13,7 +13,7 @@ from service import approval, round_inputs, rounds
 from service.api.deps import DB, Settings
 from service.api.schemas import LINE, LINES
 from service.auth import ROUND_READERS, STAFF
-from service.downloads import MEDIA_TYPES, pairs_file
+from service.downloads import MEDIA_TYPES, introductions_file, round_file
 from service.errors import NotFound
 from service.jobs import job_view
 from service.models import Job
@@ -107,6 +107,7 @@ def show_round(
             rounds.pair_view(p, named=viewer.named) for p in round_inputs.round_pairs(db, round_id)
         ],
         editable=editable,
+        can_introduce=viewer.may(STAFF),
         can_approve=editable and round_.status == "proposed" and round_.active_job is None,
         choices=_choices(db) if editable else None,
         notice=NOTICES.get(
@@ -190,14 +191,28 @@ def approve(round_id: int, db: DB, viewer: CurrentViewer, csrf_token: Csrf = "")
 
 @router.get("/rounds/{round_id}/pairs.{kind}")
 def download(round_id: int, kind: str, db: DB, viewer: CurrentViewer) -> Response:
-    """The proposals as a spreadsheet; analysts get ids without names."""
+    """The proposals as a spreadsheet (the workbook adds the unmatched); analysts get ids
+    without names or e-mail addresses."""
     viewer.require(ROUND_READERS)
     if kind not in MEDIA_TYPES:
         raise NotFound(f"no download of kind {kind!r}: choose csv or xlsx")
-    rounds.get_round(db, round_id)
-    rows = rounds.proposals(db, round_id, named=viewer.named)
+    round_ = rounds.get_round(db, round_id)
     return Response(
-        pairs_file(rows, kind, named=viewer.named),
+        round_file(db, round_, kind, named=viewer.named),
         media_type=MEDIA_TYPES[kind],
         headers={"Content-Disposition": f'attachment; filename="round-{round_id}-pairs.{kind}"'},
+    )
+
+
+@router.get("/rounds/{round_id}/introductions.csv")
+def introductions(round_id: int, db: DB, viewer: CurrentViewer) -> Response:
+    """One row per introduction e-mail, for a mail merge (staff only: it has addresses)."""
+    viewer.require(STAFF)
+    round_ = rounds.get_round(db, round_id)
+    return Response(
+        introductions_file(db, round_),
+        media_type=MEDIA_TYPES["csv"],
+        headers={
+            "Content-Disposition": f'attachment; filename="round-{round_id}-introductions.csv"'
+        },
     )
