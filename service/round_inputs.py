@@ -20,12 +20,63 @@ from matcher.data import PairRef, ProblemData
 from matcher.errors import InputError, Problem
 from matcher.preview import FileRead
 from matcher.readers import PeopleFile, mentees_file, mentors_file
-from matcher.rules import allowed_pairs
+from matcher.rules import RULE_CODES, allowed_pairs
 from matcher.settings import LocationSettings, Settings
 from service.errors import Invalid
 from service.exclusions import standing
-from service.models import Mentee, Mentor, Round, RoundPair
+from service.models import Mentee, Mentor, Proposal, Round, RoundPair
 from service.people import active_match_counts, actively_matched_mentees, stored_table
+
+# The hard rules of ``matcher.rules.RULES`` in a person's words: the rule's name, and what
+# breaks it for a pair.
+RULE_WORDS: dict[str, tuple[str, str]] = {
+    "inactive": ("active mentors only", "the mentor is not active"),
+    "full": ("mentor capacity", "the mentor has no room for another mentee"),
+    "excluded": ("exclusions", "the pair is excluded (e.g. supervisor or line manager)"),
+    "same_practice": ("not the same practice", "they work in the same practice"),
+    "same_pcn": ("not the same PCN", "they work in the same PCN"),
+    "availability": ("a shared weekly slot", "they have no weekly slot in common"),
+    "mode": ("shared meeting mode", "they have no meeting mode in common"),
+    "distance": (
+        "face-to-face distance",
+        "they meet face to face only and live further apart than the mentee travels",
+    ),
+    "gender": ("the mentee's gender wish", "the mentor is not the gender the mentee requires"),
+}
+
+
+def pin_clashes(problem: ProblemData) -> list[str]:
+    """The problem's pins (locks) that break a hard rule, in plain words, naming both ids."""
+    if not problem.locks:
+        return []
+    blocked = allowed_pairs(problem).blocked_by
+    mentor_index, mentee_index = problem.mentor_index, problem.mentee_index
+    out = []
+    for lock in dict.fromkeys((ref.mentor_id, ref.mentee_id) for ref in problem.locks):
+        code = int(blocked[mentor_index[lock[0]], mentee_index[lock[1]]])
+        if code >= 0:
+            name, why = RULE_WORDS[RULE_CODES[code]]
+            out.append(f"the pin {lock[0]}\u2013{lock[1]} breaks the rule '{name}': {why}")
+    return out
+
+
+def pair_problem(session: Session, round_: Round, mentor: Mentor, mentee: Mentee) -> ProblemData:
+    """One mentor and one mentee as the round's run would read them, with the mentor's load,
+    and pinned to each other: ``pin_clashes`` of it says whether the pin keeps the hard rules."""
+    settings = round_settings(round_.settings)
+    load = active_match_counts(session).get(mentor.mentor_id, 0)
+    try:
+        mentor_file = mentors_file(stored_table("mentors", [mentor]), settings)
+        mentee_file = mentees_file(stored_table("mentees", [mentee]), settings)
+    except InputError as exc:
+        raise _by_id(exc, [mentor], [mentee]) from None
+    (record,) = mentor_file.records
+    return ProblemData(
+        mentors=(replace(record, current_mentees=record.current_mentees + load),),
+        mentees=mentee_file.records,
+        locks=(PairRef(mentor.mentor_id, mentee.mentee_id),),
+        settings=settings,
+    )
 
 
 def round_settings(mapping: dict[str, Any], postcode_lookup: str = "") -> Settings:
@@ -98,6 +149,15 @@ def build_problem(
         if e.mentee_id in waiting
     }
     exclusions = tuple(forbidden.values())
+    # The last proposals, so that a re-run changes as few pairs as it can (the penalty level).
+    mentor_ids = {m.mentor_id for m in mentors}
+    previous = tuple(
+        PairRef(p.mentor_id, p.mentee_id)
+        for p in session.scalars(
+            select(Proposal).where(Proposal.round_id == round_.id).order_by(Proposal.mentee_id)
+        )
+        if p.mentor_id in mentor_ids and p.mentee_id in waiting
+    )
     problem = ProblemData(
         mentors=tuple(
             replace(m, current_mentees=m.current_mentees + load.get(m.mentor_id, 0))
@@ -106,6 +166,7 @@ def build_problem(
         mentees=mentee_file.records,
         exclusions=exclusions,
         locks=locks,
+        previous=previous,
         settings=settings,
         files=(_stored_read(mentor_file, "mentors"), _stored_read(mentee_file, "mentees")),
     )
@@ -121,6 +182,7 @@ def build_problem(
         "load": load,
         "pins": len(locks),
         "forbids": len(exclusions),
+        "previous": len(previous),
     }
     return problem, inputs
 

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from matcher.data import ProblemData
-from matcher.errors import SENSITIVE_COLUMNS
+from matcher.errors import SENSITIVE_COLUMNS, InputError
 from matcher.export import build_report
 from matcher.scoring import neutral_parts, pair_parts
 from service import audit
@@ -24,7 +24,7 @@ from service.errors import Conflict, NotFound
 from service.exclusions import is_excluded
 from service.jobs import JobReporter, JobRunner
 from service.models import Job, Mentee, Mentor, Proposal, Round, RoundPair, User
-from service.round_inputs import build_problem, round_settings
+from service.round_inputs import build_problem, pair_problem, pin_clashes, round_settings
 from service.solving import solve_in_child
 
 PAIR_KINDS = ("pin", "forbid")
@@ -80,10 +80,13 @@ def round_view(round_: Round, *, named: bool = True) -> dict[str, Any]:
     them (a clash can quote a strict gender wish) and has no notes on personal columns."""
     summary = round_.summary
     if summary and not named:
-        clashes = len(summary.get("conflicts") or [])
+        last_run = summary.get("last_run") or {}
+        clashes = len(last_run["clashes"] if last_run else summary.get("conflicts") or [])
+        counted = [f"{clashes} clash(es) among pins and rules"] if clashes else []
         summary = {
             **summary,
-            "conflicts": [f"{clashes} clash(es) among pins and rules"] if clashes else [],
+            "conflicts": counted,
+            **({"last_run": {**last_run, "clashes": counted}} if last_run else {}),
             "input_notes": [
                 note
                 for note in summary.get("input_notes") or []
@@ -131,6 +134,8 @@ def add_pair(
             f"{mentor_id}-{mentee_id} is already {'pinned' if clash.kind == 'pin' else 'forbidden'}"
             f" in round {round_.id} (pair {clash.id}): delete it first"
         )
+    if kind == "pin":
+        _check_pin(session, round_, mentor_id, mentee_id)
     pair = RoundPair(
         round_id=round_.id, kind=kind, mentor_id=mentor_id, mentee_id=mentee_id, reason=reason
     )
@@ -146,6 +151,33 @@ def add_pair(
         mentee_id=mentee_id,
     )
     return pair
+
+
+def _check_pin(session: Session, round_: Round, mentor_id: str, mentee_id: str) -> None:
+    """Refuse a pin that breaks a hard rule under the round's settings, or that pins a mentee
+    already pinned in the round (a mentee gets one mentor)."""
+    other = session.scalar(
+        select(RoundPair).where(
+            RoundPair.round_id == round_.id,
+            RoundPair.kind == "pin",
+            RoundPair.mentee_id == mentee_id,
+        )
+    )
+    if other is not None:
+        raise Conflict(
+            f"mentee {mentee_id} is already pinned to mentor {other.mentor_id} in round "
+            f"{round_.id} (pair {other.id}): a mentee gets one mentor, so delete that pin first"
+        )
+    mentor = session.get(Mentor, mentor_id)
+    mentee = session.get(Mentee, mentee_id)
+    assert mentor is not None and mentee is not None  # checked by _require_people
+    try:
+        clashes = pin_clashes(pair_problem(session, round_, mentor, mentee))
+    except InputError:
+        # A distance that needs the server's postcode lookup: the run checks the pin.
+        return
+    if clashes:
+        raise Conflict(f"{clashes[0]}, so it cannot be pinned")
 
 
 def remove_pair(session: Session, user: User, round_id: int, pair_id: int) -> None:
@@ -266,6 +298,9 @@ def _store_result(
         p.mentee_id: pair_parts(problem, mentors[p.mentor_id], mentees[p.mentee_id])
         for p in result.pairs
     }
+    solved = result.status.value in ("optimal", "feasible")
+    if not solved:
+        return _store_failure(sessions, round_id, job_id, problem, inputs, result, report.summary)
     with transaction(sessions) as session:
         round_ = get_round(session, round_id)
         session.execute(delete(Proposal).where(Proposal.round_id == round_id))
@@ -279,8 +314,7 @@ def _store_result(
             )
             for p in report.pairs
         )
-        solved = result.status.value in ("optimal", "feasible")
-        round_.status = "proposed" if solved else "draft"
+        round_.status = "proposed"
         round_.runs += 1
         round_.inputs = {**inputs, "score_parts": score_parts}
         round_.summary = report.summary
@@ -300,16 +334,69 @@ def _store_result(
             pairs=len(report.pairs),
         )
     summary = report.summary
-    if not solved:
-        # Every role may read a job: the clashes themselves (one can quote a strict gender
-        # wish) are in the round's summary, which shows them to staff.
-        clashes = len(result.conflicts)
-        why = f"{clashes} clash(es) among pins and rules: see the round" if clashes else ""
-        return f"{result.status.value}: {why or summary['advice']}"
     return (
         f"{result.status.value}: {summary['mentees_matched']} of {summary['mentees']} mentees "
         f"matched ({summary['fellows_matched']} of {summary['fellows']} fellows)"
     )
+
+
+def _store_failure(
+    sessions: sessionmaker[Session],
+    round_id: int,
+    job_id: str,
+    problem: ProblemData,
+    inputs: dict[str, Any],
+    result: Any,
+    summary: dict[str, Any],
+) -> str:
+    """A run that found no pair list: the last good proposals stay, with their summary, and
+    the round says which pins clash (the service's words for pins that break a hard rule,
+    the solver's for the other clashes)."""
+    clashes = pin_clashes(problem)
+    # The solver's own sentence for such a pin starts with "Lock"; ours replaces it.
+    clashes += [c for c in result.conflicts if not (clashes and c.startswith("Lock "))]
+    with transaction(sessions) as session:
+        round_ = get_round(session, round_id)
+        round_.runs += 1
+        kept = round_.status == "proposed" and round_.summary is not None
+        found, reason = (
+            ("found that no pair list keeps every rule", "no pair list keeps every rule")
+            if result.status.value == "infeasible"
+            else ("found no pair list in its time limit", "no pair list was found in time")
+        )
+        headline = f"Run {round_.runs} {found}" + (
+            ": the proposals of the run before are kept" if kept else ": nobody is proposed"
+        )
+        failure = {"status": result.status.value, "run": round_.runs, "clashes": clashes}
+        if kept:
+            round_.summary = {
+                **(round_.summary or {}),
+                "conflicts": [headline, *clashes],
+                "last_run": failure,
+            }
+        else:
+            round_.status = "draft"
+            round_.inputs = {**inputs, "score_parts": {}}
+            round_.summary = {**summary, "conflicts": [headline, *clashes], "last_run": failure}
+            round_.unmatched = [
+                {"mentee_id": m.mentee_id, "cohort": m.cohort, "reason": reason}
+                for m in problem.mentees
+            ]
+        round_.active_job = None
+        audit.record(
+            session,
+            None,
+            "rounds.failed",
+            "round",
+            round_id,
+            job_id=job_id,
+            status=result.status.value,
+            kept=kept,
+        )
+    # Every role may read a job: the clashes themselves (one can quote a strict gender
+    # wish) are in the round's summary, which shows them to staff.
+    why = f"{len(clashes)} clash(es) among pins and rules: see the round" if clashes else ""
+    return f"{result.status.value}: {headline}; {why or summary['advice']}"
 
 
 def proposals(session: Session, round_id: int, *, named: bool) -> list[dict[str, Any]]:

@@ -146,6 +146,20 @@ def strict_gender_clash() -> tuple[str, str]:
     return problem.mentors[i].mentor_id, problem.mentees[j].mentee_id
 
 
+def import_mentees(
+    client: TestClient, staff: dict[str, str], changes: dict[str, dict[str, str]]
+) -> None:
+    """The sample's mentees file, with ``changes`` (mentee id -> column -> cell) made."""
+    rows = [{**row, **changes.get(row["mentee_id"], {})} for row in sample_rows("mentees")]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    files = {"file": ("mentees.csv", out.getvalue().encode(), "text/csv")}
+    answer = client.post("/api/mentees/import", files=files, headers=staff)
+    assert answer.status_code == 200, answer.text
+
+
 @pytest.fixture
 def scheme(client: TestClient, as_role: Headers) -> dict[str, Any]:
     """The LMC sample, two rounds, matches and records: what staff typed, and the round ids."""
@@ -170,10 +184,14 @@ def scheme(client: TestClient, as_role: Headers) -> dict[str, Any]:
         assert answer.status_code == 201, answer.text
         typed.append(reason)
 
-    # A round that cannot be solved: its pin breaks the mentee's strict gender wish.
+    # A round that cannot be solved: its pin breaks the mentee's strict gender wish. Such a
+    # pin is refused when made, so it is made while the wish is not strict, and the wish
+    # made strict again afterwards (as a re-import of the register would).
     mentor_id, mentee_id = strict_gender_clash()
     clash = new_round("Q1 trial")
+    import_mentees(client, staff, {mentee_id: {"mentor_gender_strict": "no"}})
     add_pair(clash, "pin", mentor_id, mentee_id, f"asked for by {mentees[mentee_id]['name']}")
+    import_mentees(client, staff, {})
     assert run_round(client, clash, staff)["status"] == "done"
     summary = client.get(f"/api/rounds/{clash}", headers=staff).json()["summary"]
     assert summary["status"] == "infeasible"

@@ -190,13 +190,15 @@ def test_a_whole_round_through_the_pages(
     assert sheet[0] == (
         "mentor_id",
         "mentor_name",
+        "mentor_email",
         "mentee_id",
         "mentee_name",
+        "mentee_email",
         "cohort",
         "score",
         "reasons",
     )
-    assert [(r[0], r[2]) for r in sheet[1:]] == [(p["mentor_id"], p["mentee_id"]) for p in again]
+    assert [(r[0], r[3]) for r in sheet[1:]] == [(p["mentor_id"], p["mentee_id"]) for p in again]
 
 
 def test_analysts_see_ids_and_cannot_act(
