@@ -1,10 +1,11 @@
-# `make run` and `make test` each set up .venv on a fresh clone, then do their job.
+# `make run` and `make test` each set up .venv on a fresh clone, then do their job; `make test`
+# also installs Chromium for the browser tests when it is missing (scripts/ensure-chromium).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run demo test lint format bench clean
+.PHONY: venv run demo test test-no-browser chromium lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +28,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# Debian's Chromium for tests/e2e: installed if missing (as root or with password-less sudo),
+# or a message saying what to install and that `make test-no-browser` runs the rest.
+chromium:
+	scripts/ensure-chromium
+
+test: chromium lint
 	$(BIN)/pytest -q
+
+# Everything but the browser tests (tests/e2e): for a machine without Chromium.
+test-no-browser: lint
+	$(BIN)/pytest -q --ignore=tests/e2e
 
 format: $(STAMP)
 	$(BIN)/ruff format .

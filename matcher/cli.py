@@ -2,6 +2,10 @@
 serve.
 
 Exit codes: 0 success; 1 the rules cannot all hold (or validate found clashes); 2 bad input.
+
+Building the parser imports nothing heavy (no OR-Tools, pandas, numpy, SQLAlchemy, FastAPI,
+solver or service modules), so `matcher --help` and `matcher --version` answer at once; each
+command imports what it needs when it runs. tests/test_cli.py holds the parser to this.
 """
 
 from __future__ import annotations
@@ -11,14 +15,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from matcher.data import ProblemData
-from matcher.errors import InputError
-from matcher.export import build_report, write_report
-from matcher.readers import load_problem
-from matcher.settings import Settings
-from solver.result import Status
+if TYPE_CHECKING:
+    from matcher.data import ProblemData
 
+DISTRIBUTION = "gp-mentor-matcher"
 EXIT_OK, EXIT_PROBLEMS, EXIT_BAD_INPUT = 0, 1, 2
 # A file with a problem on every row would bury the terminal; the first ones say enough.
 MAX_PROBLEMS_SHOWN = 200
@@ -45,8 +47,33 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def version() -> str:
+    """The installed distribution's version, or "unknown" when run from an uninstalled tree."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
+
+    try:
+        return installed_version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: like argparse's own, but reads the version only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=kwargs.get("help")
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        print(f"{parser.prog} {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="matcher", description="Match GP mentees to GP mentors.")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     match = commands.add_parser(
@@ -175,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> ProblemData:
+    from matcher.readers import load_problem
+    from matcher.settings import Settings
+
     settings = Settings.from_toml(args.settings) if args.settings else Settings()
     return load_problem(
         args.mentors, args.mentees, args.exclusions, args.locks, args.previous, settings
@@ -194,6 +224,8 @@ def _tell_notes(problem: ProblemData, quiet: bool) -> None:
 def run_match(
     problem: ProblemData, out: Path, time_limit: float, seed: int, workers: int | None, quiet: bool
 ) -> int:
+    from matcher.export import build_report, write_report
+    from solver.result import Status
     from solver.solve import solve  # OR-Tools only where a command solves: `serve` never does
 
     started = time.perf_counter()
@@ -228,6 +260,8 @@ def run_match(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from matcher.errors import InputError
+
     try:
         if args.command == "match":
             if args.time_limit <= 0:
@@ -261,6 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_speed_meeting(args: argparse.Namespace) -> int:
     from matcher.event_sheets import write_event
+    from matcher.readers import load_problem
+    from matcher.settings import Settings
     from solver.speed_meeting import MAX_PER_TABLE, schedule
 
     for bad, message in (
@@ -363,6 +399,7 @@ def run_generate(n_mentors: int, n_mentees: int, seed: int, out: Path) -> int:
 
 def run_demo(out: Path, time_limit: float) -> int:
     from datasets.generator import sample_dir
+    from matcher.readers import load_problem
 
     folder = sample_dir("lmc")
     print(

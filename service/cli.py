@@ -5,17 +5,12 @@ from __future__ import annotations
 import argparse
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from service import users_cli  # its parser-building part imports nothing of the service
 
-from service import users_cli
-from service.accounts import set_password_hash
-from service.auth import create_user, hash_password, issue_token
-from service.config import ServiceSettings
-from service.db import transaction
-from service.models import Mentor, User
-from service.people import import_people, read_people_file
+if TYPE_CHECKING:
+    from service.config import ServiceSettings
 
 DEMO_USER = "admin"
 
@@ -41,6 +36,8 @@ def add_commands(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from service.config import ServiceSettings
+
     settings = ServiceSettings()
     if args.command == "serve":
         return serve(settings, args.host, args.port, args.demo)
@@ -68,7 +65,14 @@ def serve(settings: ServiceSettings, host: str, port: int, demo: bool) -> int:
 
 def load_demo(settings: ServiceSettings, host: str, port: int) -> None:
     """The LMC sample in an empty database, and fresh sign-in details for the demo admin."""
+    from sqlalchemy import select
+
     from datasets.generator import sample_dir
+    from service.accounts import set_password_hash
+    from service.auth import create_user, hash_password, issue_token
+    from service.db import transaction
+    from service.models import Mentor, User
+    from service.people import import_people, read_people_file
 
     sessions = users_cli.sessions_for(settings)
     password = secrets.token_urlsafe(12)

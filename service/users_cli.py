@@ -1,6 +1,9 @@
 """`matcher users ...`: the service's accounts and API tokens from the command line.
 
 Changes are audited as made by "system". Errors print one sentence and exit with 2.
+
+``add_commands`` builds the parser and imports nothing of the service: `matcher --help` must
+not load SQLAlchemy or FastAPI. The functions that run a command import what they use.
 """
 
 from __future__ import annotations
@@ -9,17 +12,17 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session, sessionmaker
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
-from service import accounts, audit
-from service.auth import ROLES, UserError, create_user, hash_password, password_problem
-from service.config import ServiceSettings
-from service.db import make_engine, session_factory, transaction, upgrade
-from service.errors import ServiceError
+    from service.config import ServiceSettings
 
 BAD_INPUT = 2
+# service.auth.ROLES, spelt out here because importing service.auth loads the database
+# models; tests/test_cli.py checks that the two agree.
+ROLES = ("admin", "matcher", "organiser", "analyst")
 
 
 class CommandError(Exception):
@@ -79,6 +82,9 @@ def _token_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(settings: ServiceSettings, args: argparse.Namespace) -> int:
+    from service.auth import UserError
+    from service.errors import ServiceError
+
     commands: dict[str, Callable[[ServiceSettings, argparse.Namespace], None]] = {
         "add": add_user,
         "list": list_users,
@@ -99,6 +105,8 @@ def run(settings: ServiceSettings, args: argparse.Namespace) -> int:
 
 
 def sessions_for(settings: ServiceSettings) -> sessionmaker[Session]:
+    from service.db import make_engine, session_factory, upgrade
+
     engine = make_engine(settings.database_url)
     upgrade(engine)
     return session_factory(engine)
@@ -116,6 +124,8 @@ def _days(settings: ServiceSettings, days: int | None) -> int:
 
 def _read_password(name: str, from_stdin: bool) -> str:
     """One line of stdin, or asked twice on a terminal; refused if the policy says so."""
+    from service.auth import password_problem
+
     if from_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -128,6 +138,10 @@ def _read_password(name: str, from_stdin: bool) -> str:
 
 
 def add_user(settings: ServiceSettings, args: argparse.Namespace) -> None:
+    from service import accounts, audit
+    from service.auth import create_user
+    from service.db import transaction
+
     days = _days(settings, args.days)
     password = _read_password(args.name, True) if args.password_stdin else None
     with transaction(sessions_for(settings)) as session:
@@ -140,6 +154,9 @@ def add_user(settings: ServiceSettings, args: argparse.Namespace) -> None:
 
 
 def list_users(settings: ServiceSettings, _args: argparse.Namespace) -> None:
+    from service import accounts
+    from service.db import transaction
+
     with transaction(sessions_for(settings)) as session:
         rows = [
             [
@@ -156,6 +173,9 @@ def list_users(settings: ServiceSettings, _args: argparse.Namespace) -> None:
 
 
 def _set_disabled(settings: ServiceSettings, name: str, disabled: bool) -> None:
+    from service import accounts
+    from service.db import transaction
+
     with transaction(sessions_for(settings)) as session:
         user = accounts.user_named(session, name)
         was = user.disabled
@@ -165,6 +185,10 @@ def _set_disabled(settings: ServiceSettings, name: str, disabled: bool) -> None:
 
 
 def set_password(settings: ServiceSettings, args: argparse.Namespace) -> None:
+    from service import accounts
+    from service.auth import hash_password
+    from service.db import transaction
+
     with transaction(sessions_for(settings)) as session:
         accounts.user_named(session, args.name)  # a wrong name fails before the prompt
     password = _read_password(args.name, args.password_stdin)
@@ -178,12 +202,18 @@ def set_password(settings: ServiceSettings, args: argparse.Namespace) -> None:
 
 
 def set_role(settings: ServiceSettings, args: argparse.Namespace) -> None:
+    from service import accounts
+    from service.db import transaction
+
     with transaction(sessions_for(settings)) as session:
         accounts.set_role(session, None, accounts.user_named(session, args.name), args.role)
     print(f"{args.name} is now {args.role}")
 
 
 def new_token(settings: ServiceSettings, args: argparse.Namespace) -> None:
+    from service import accounts
+    from service.db import transaction
+
     days = _days(settings, args.days)
     with transaction(sessions_for(settings)) as session:
         user = accounts.user_named(session, args.name)
@@ -195,6 +225,9 @@ def new_token(settings: ServiceSettings, args: argparse.Namespace) -> None:
 
 
 def list_tokens(settings: ServiceSettings, args: argparse.Namespace) -> None:
+    from service import accounts
+    from service.db import transaction
+
     with transaction(sessions_for(settings)) as session:
         user = accounts.user_named(session, args.name)
         found = accounts.tokens_of(session, user.id, ended=args.all, limit=100_000)
@@ -216,6 +249,9 @@ def list_tokens(settings: ServiceSettings, args: argparse.Namespace) -> None:
 
 
 def revoke(settings: ServiceSettings, args: argparse.Namespace) -> None:
+    from service import accounts
+    from service.db import transaction
+
     with transaction(sessions_for(settings)) as session:
         row = accounts.revoke_token(session, None, args.token_id)
     print(f"Token {row.id} is revoked")

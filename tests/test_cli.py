@@ -231,3 +231,49 @@ def test_the_console_script_runs_a_round(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))["status"] == (
         "optimal"
     )
+
+
+def test_version_prints_the_installed_distribution_version(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"matcher {version('gp-mentor-matcher')}\n"
+
+
+# Building the parser and printing every command's help must load none of these: they take
+# seconds to import, and only the commands that solve or serve need them.
+HEAVY = ("ortools", "pandas", "numpy", "sqlalchemy", "fastapi", "solver")
+HELP_IMPORTS = f"""
+import contextlib, io, sys
+import matcher.cli as cli
+
+parser = cli.build_parser()
+for command in ([], ["match"], ["users"], ["users", "add"], ["serve"], ["bench"]):
+    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):
+        parser.parse_args([*command, "--help"])
+print(sorted(m for m in sys.modules if m.split(".")[0] in {set(HEAVY)!r}))
+"""
+
+
+def test_help_imports_nothing_heavy() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", HELP_IMPORTS],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert completed.stdout.strip() == "[]"
+
+
+def test_the_cli_roles_are_the_service_roles() -> None:
+    # service/users_cli.py spells the roles out so that `matcher --help` need not import
+    # service.auth (and with it the database models).
+    from service.auth import ROLES
+    from service.users_cli import ROLES as CLI_ROLES
+
+    assert CLI_ROLES == ROLES
