@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 
 from service.api import (
     applications,
@@ -88,6 +89,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     site.install(app)
+    # Lists and pages at national size are mostly repeated markup: compressed, a tenth.
+    # Form tokens are masked afresh on every page (``web.sessions.mask``), so compression
+    # cannot leak them.
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
 
     @app.get("/health", tags=["health"])
     def health() -> Health:

@@ -36,7 +36,7 @@ def home(request: Request, db: DB) -> Response:
 @router.get("/login")
 def login_form(request: Request, settings: Settings, next: str = "") -> Response:
     token = secrets.token_urlsafe(32)
-    response = render(request, "login.html", next=_safe_next(next), login_csrf=token)
+    response = render(request, "login.html", next=_safe_next(next), login_csrf=sessions.mask(token))
     response.set_cookie(
         sessions.LOGIN_COOKIE,
         token,
@@ -67,14 +67,14 @@ async def login(
             "login.html",
             status_code=status,
             next=_safe_next(next),
-            login_csrf=request.cookies.get(sessions.LOGIN_COOKIE, ""),
+            login_csrf=sessions.mask(request.cookies.get(sessions.LOGIN_COOKIE, "")),
             username=username if status != 403 else "",
             error=error,
         )
         response.headers.update(headers or {})
         return response
 
-    if not sessions.same_token(request.cookies.get(sessions.LOGIN_COOKIE), csrf_token):
+    if not sessions.same_masked(request.cookies.get(sessions.LOGIN_COOKIE), csrf_token):
         return again(403, "The sign-in form expired. Please try again.")
     if not username or not password:
         return again(401, "Wrong user name or password.")

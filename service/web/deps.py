@@ -57,7 +57,7 @@ class Viewer:
             raise Forbidden(role_refusal(self.user.role, roles))
 
     def check_form(self, csrf_token: str | None) -> None:
-        if not sessions.same_token(self.web.csrf_token, csrf_token):
+        if not sessions.same_masked(self.web.csrf_token, csrf_token):
             raise Forbidden("this form has expired or did not come from this site: reload the page")
 
     @property
@@ -96,7 +96,11 @@ def render(
     return templates.TemplateResponse(
         request,
         template,
-        {"viewer": viewer, "csrf": viewer.web.csrf_token if viewer else "", **context},
+        {
+            "viewer": viewer,
+            "csrf": sessions.mask(viewer.web.csrf_token) if viewer else "",
+            **context,
+        },
         status_code=status_code,
     )
 

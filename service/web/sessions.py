@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hmac
 import secrets
 from datetime import timedelta
@@ -49,5 +50,27 @@ def end(session: Session, token: str | None) -> None:
         session.execute(delete(WebSession).where(WebSession.token_hash == token_hash(token)))
 
 
-def same_token(expected: str | None, given: str | None) -> bool:
-    return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
+def mask(token: str) -> str:
+    """The token as a page carries it: XOR-ed with a fresh random pad each time. Pages are
+    compressed, and a secret repeated in every page beside text a visitor can make the page
+    echo (a search box) could be read from the compressed sizes (BREACH); masked, it never
+    repeats."""
+    raw = token.encode()
+    pad = secrets.token_bytes(len(raw))
+    return base64.urlsafe_b64encode(
+        pad + bytes(a ^ b for a, b in zip(raw, pad, strict=True))
+    ).decode()
+
+
+def same_masked(expected: str | None, given: str | None) -> bool:
+    """Whether ``given``, a masked token from a form, is ``expected``."""
+    try:
+        data = base64.urlsafe_b64decode((given or "").encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return False
+    half = len(data) // 2
+    if not half or len(data) % 2:
+        return False
+    pad, hidden = data[:half], data[half:]
+    token = bytes(a ^ b for a, b in zip(hidden, pad, strict=True))
+    return bool(expected) and hmac.compare_digest((expected or "").encode(), token)
