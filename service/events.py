@@ -6,21 +6,26 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from matcher.cells import LIST_SEPARATOR, split_list
 from matcher.data import ProblemData
 from matcher.event_sheets import sheets_html
 from matcher.readers import parse_mentees, parse_mentors
 from matcher.settings import LocationSettings, Settings
+from matcher.spreadsheet import Table
 from service import audit
 from service.errors import Invalid, NotFound
 from service.exclusions import standing
 from service.models import Event, EventAttendee, EventChoice, EventMeeting, Mentee, Mentor, User
-from service.people import set_cells, stored_table
+from service.people import set_cells
 from solver.speed_meeting import Meeting, Schedule, round_starts, schedule
 
 SIDES = ("mentor", "mentee")
+# In an event's stats: how many stated preferences named people not at the event, so were
+# left out of its planning (the stored preferences are kept as they are).
+UNUSED_PREFERENCES = "preferences_not_used"
 PREFERENCE_COLUMN = {"mentee": "preferred_mentors", "mentor": "preferred_mentees"}
 # The printable sheets carry their own print styles; nothing else may load or run in them.
 SHEETS_CSP = "default-src 'none'; style-src 'unsafe-inline'"
@@ -45,11 +50,14 @@ def create_event(
     ``postcode_lookup`` is the server's (``MATCHER_POSTCODE_LOOKUP``): pairs that could only
     meet face to face need their distance, as in a round.
     """
-    problem = _problem(session, mentor_ids, mentee_ids, postcode_lookup)
+    problem, unused = _problem(session, mentor_ids, mentee_ids, postcode_lookup)
+    mentor_ids = [m.mentor_id for m in problem.mentors]
+    mentee_ids = [m.mentee_id for m in problem.mentees]
     try:
         plan = schedule(problem, rounds=rounds, minutes=minutes, start=start, per_table=per_table)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
+    stats: dict[str, Any] = {**plan.stats, UNUSED_PREFERENCES: unused}
     event = Event(
         name=name,
         held_on=held_on,
@@ -57,7 +65,7 @@ def create_event(
         rounds=rounds,
         minutes=minutes,
         per_table=per_table,
-        stats=plan.stats,
+        stats=stats,
     )
     event.created_by = user.id
     session.add(event)
@@ -95,30 +103,103 @@ def create_event(
 
 def _problem(
     session: Session, mentor_ids: list[str], mentee_ids: list[str], postcode_lookup: str = ""
-) -> ProblemData:
-    for ids, what in ((mentor_ids, "mentor"), (mentee_ids, "mentee")):
-        if len(set(ids)) != len(ids):
-            raise Invalid(f"a {what} is listed twice among the attendees")
-    mentors = list(session.scalars(select(Mentor).where(Mentor.mentor_id.in_(mentor_ids))))
-    mentees = list(session.scalars(select(Mentee).where(Mentee.mentee_id.in_(mentee_ids))))
-    unknown = sorted(set(mentor_ids) - {m.mentor_id for m in mentors}) + sorted(
-        set(mentee_ids) - {m.mentee_id for m in mentees}
-    )
+) -> tuple[ProblemData, int]:
+    """The attendees as problem data, in the order given, and how many stated preferences
+    were left out because they name people who are not attending.
+
+    Ids are matched against the register with white space trimmed and, where no id is spelt
+    exactly so, without regard to case (``"mr0001 "`` is ``MR0001``).
+    """
+    mentors = _register(session, Mentor, Mentor.mentor_id, mentor_ids, "mentor")
+    mentees = _register(session, Mentee, Mentee.mentee_id, mentee_ids, "mentee")
+    unknown = _missing(mentor_ids, mentors) + _missing(mentee_ids, mentees)
     if unknown:
         raise NotFound(f"unknown attendee id(s): {', '.join(unknown[:10])}", unknown_ids=unknown)
-    order = {m: k for k, m in enumerate(mentor_ids)} | {m: k for k, m in enumerate(mentee_ids)}
-    mentors.sort(key=lambda m: order[m.mentor_id])
-    mentees.sort(key=lambda m: order[m.mentee_id])
+    present_mentors = [m for m in mentors if m is not None]
+    present_mentees = [m for m in mentees if m is not None]
+    mentor_set = {m.mentor_id for m in present_mentors}
+    mentee_set = {m.mentee_id for m in present_mentees}
+    mentor_table, unused_by_mentors = _present_only(
+        "mentors", present_mentors, PREFERENCE_COLUMN["mentor"], mentee_set
+    )
+    mentee_table, unused_by_mentees = _present_only(
+        "mentees", present_mentees, PREFERENCE_COLUMN["mentee"], mentor_set
+    )
     settings = Settings(locations=LocationSettings(postcode_lookup=postcode_lookup))
-    attending = set(mentee_ids)
-    return ProblemData(
-        mentors=parse_mentors(stored_table("mentors", mentors), settings) if mentors else (),
-        mentees=parse_mentees(stored_table("mentees", mentees), settings) if mentees else (),
+    problem = ProblemData(
+        mentors=parse_mentors(mentor_table, settings) if mentor_table else (),
+        mentees=parse_mentees(mentee_table, settings) if mentee_table else (),
         exclusions=tuple(
-            e for e in standing(session) if e.mentee_id in attending and e.mentor_id in order
+            e for e in standing(session) if e.mentee_id in mentee_set and e.mentor_id in mentor_set
         ),
         settings=settings,
     )
+    return problem, unused_by_mentors + unused_by_mentees
+
+
+def _register(
+    session: Session,
+    model: type[Mentor] | type[Mentee],
+    column: Any,
+    typed: list[str],
+    what: str,
+) -> list[Any]:
+    """Each typed id's stored person (``None`` where the register has nobody by that id)."""
+    wanted = [t.strip() for t in typed]
+    keys = sorted({w.lower() for w in wanted})
+    found = list(session.scalars(select(model).where(func.lower(column).in_(keys)))) if keys else []
+    exact = {_person_id(p): p for p in found}
+    folded: dict[str, list[Any]] = {}
+    for p in found:
+        folded.setdefault(_person_id(p).lower(), []).append(p)
+    people: list[Any] = []
+    for w in wanted:
+        candidates = folded.get(w.lower(), [])
+        if w in exact:
+            people.append(exact[w])
+        elif len(candidates) > 1:
+            spellings = ", ".join(sorted(_person_id(p) for p in candidates))
+            raise Invalid(f"{w!r} could be any of {spellings}: type the id exactly")
+        else:
+            people.append(candidates[0] if candidates else None)
+    chosen = [_person_id(p) for p in people if p is not None]
+    if len(set(chosen)) != len(chosen):
+        raise Invalid(f"a {what} is listed twice among the attendees")
+    return people
+
+
+def _missing(typed: list[str], people: list[Any]) -> list[str]:
+    return sorted({t.strip() for t, p in zip(typed, people, strict=True) if p is None})
+
+
+def _person_id(person: Any) -> str:
+    return person.mentor_id if isinstance(person, Mentor) else person.mentee_id
+
+
+def _present_only(
+    kind: str, people: list[Any], column: str, present: set[str]
+) -> tuple[Table | None, int]:
+    """The stored records as the readers' table (as ``stored_table`` gives it), with
+    ``column`` (a ranked ``;`` list of ids) keeping only the ids of people who attend, and how
+    many listed ids were left out. The stored rows themselves are not changed."""
+    records: list[dict[str, Any]] = []
+    dropped = 0
+    for person in people:
+        record = dict(person.record)
+        cell = record.get(column)
+        if isinstance(cell, str) and cell.strip():
+            listed = split_list(cell)
+            kept = [i for i in listed if i in present]
+            dropped += len(listed) - len(kept)
+            record[column] = LIST_SEPARATOR.join(kept)
+        records.append(record)
+    if not records:
+        return None, dropped
+    header: dict[str, None] = {}
+    for record in records:
+        header.update(dict.fromkeys(record))
+    rows = ((number, record) for number, record in enumerate(records, start=2))
+    return Table.from_rows(f"{kind} (stored records)", tuple(header), rows), dropped
 
 
 def get_event(session: Session, event_id: int) -> Event:
@@ -156,7 +237,7 @@ def stored_schedule(session: Session, event: Event) -> tuple[Schedule, ProblemDa
     """The event's rotation as the scheduler's ``Schedule``, with its people."""
     mentor_rows = attendees(session, event.id, "mentor")
     mentee_rows = attendees(session, event.id, "mentee")
-    problem = _problem(
+    problem, _ = _problem(
         session, [a.person_id for a in mentor_rows], [a.person_id for a in mentee_rows]
     )
     meetings = tuple(

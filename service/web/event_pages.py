@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service import events
 from service.api.deps import DB, Settings
-from service.api.schemas import LINE, LINES
+from service.api.schemas import LINE, LINES, PersonId, control_refusal
 from service.auth import EVENT_READERS, ORGANISERS
 from service.errors import Invalid
 from service.people import mentee_summaries, mentor_summaries
@@ -24,6 +24,7 @@ NOTICES = {
     "planned": "Event planned: the rotation is below; print the sheets for the evening.",
     "choices": "Choices saved: they are now the people's stated preferences for the next round.",
 }
+CHOICE_RANKS = (1, 2, 3)  # select lists per person when choosing by name
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
@@ -32,20 +33,49 @@ def ids(text: str) -> list[str]:
     return [token for token in _SEPARATORS.split(text) if token]
 
 
+def merged(picked: list[str], typed: str) -> list[str]:
+    """The ids ticked in the register's list, then those pasted, each once."""
+    return list(dict.fromkeys([*picked, *ids(typed)]))
+
+
+def _found(people: list[dict[str, Any]], id_key: str, q: str) -> list[dict[str, Any]]:
+    needle = q.strip().lower()
+    return [p for p in people if needle in f"{p['name']} {p[id_key]}".lower()]
+
+
 @router.get("/events")
-def list_events(request: Request, db: DB, viewer: CurrentViewer) -> Response:
+def list_events(
+    request: Request,
+    db: DB,
+    viewer: CurrentViewer,
+    q: Annotated[str, Query(max_length=200), LINE] = "",
+) -> Response:
+    """The events; for organisers, a form listing who may come: active mentors (those with a
+    free place ticked) and mentees waiting for a match (ticked), filtered by ``q``."""
     viewer.require(EVENT_READERS)
     can_plan = viewer.may(ORGANISERS)
-    mentors = [m["mentor_id"] for m in mentor_summaries(db) if m["remaining_capacity"] > 0]
-    mentees = [m["mentee_id"] for m in mentee_summaries(db) if not m["matched"]]
+    mentors: list[dict[str, Any]] = []
+    mentees: list[dict[str, Any]] = []
+    if can_plan:
+        mentors = [
+            {"id": m["mentor_id"], "name": m["name"], "ticked": m["remaining_capacity"] > 0}
+            for m in _found(mentor_summaries(db), "mentor_id", q)
+            if m["status"] == "active"
+        ]
+        mentees = [
+            {"id": m["mentee_id"], "name": m["name"], "ticked": True}
+            for m in _found(mentee_summaries(db), "mentee_id", q)
+            if not m["matched"]
+        ]
     return render(
         request,
         "events.html",
         viewer,
         events=[events.event_view(e) for e in events.all_events(db)],
         can_plan=can_plan,
-        default_mentors=" ".join(mentors) if can_plan else "",
-        default_mentees=" ".join(mentees) if can_plan else "",
+        q=q,
+        mentors=mentors,
+        mentees=mentees,
         today=date.today().isoformat(),
     )
 
@@ -64,10 +94,13 @@ def plan_event(
     per_table: Annotated[int, Form(ge=1, le=3)] = 1,
     mentor_ids: Annotated[str, Form(max_length=100_000), LINES] = "",
     mentee_ids: Annotated[str, Form(max_length=500_000), LINES] = "",
+    mentor_pick: Annotated[list[PersonId], Form(max_length=2000)] = [],  # noqa: B006
+    mentee_pick: Annotated[list[PersonId], Form(max_length=10_000)] = [],  # noqa: B006
 ) -> Response:
+    """Attendees are the people ticked in the register's list plus any ids pasted."""
     viewer.require(ORGANISERS)
     viewer.check_form(csrf_token)
-    mentors, mentees = ids(mentor_ids), ids(mentee_ids)
+    mentors, mentees = merged(mentor_pick, mentor_ids), merged(mentee_pick, mentee_ids)
     if not mentors or not mentees:
         raise Invalid("list at least one mentor and one mentee who attend")
     event = events.create_event(
@@ -87,22 +120,68 @@ def plan_event(
     return RedirectResponse(f"/events/{event.id}?notice=planned", status_code=303)
 
 
+CHOICE_FIELD = re.compile(r"choice:(\d+):(.+)")
+# "Dr Ann Lee (MR0001)", as the page's lists offer a name; or the id alone, typed.
+CHOSEN_ID = re.compile(r"\(([^()]+)\)\s*$")
+
+
+async def picked(request: Request) -> dict[str, list[str]]:
+    """Person id -> the ids they chose, in rank order, from the fields ``choice:RANK:PERSON``
+    of the page's choice form (each a name from the list, "Name (ID)", or an id; empty ones
+    are skipped)."""
+    form = await request.form()
+    ranked: dict[str, list[tuple[int, str]]] = {}
+    for key, value in form.multi_items():
+        found = CHOICE_FIELD.fullmatch(key)
+        if found is None or not isinstance(value, str) or not value.strip():
+            continue
+        named = CHOSEN_ID.search(value)
+        chosen = (named.group(1) if named else value).strip()
+        refused = control_refusal(chosen)
+        if refused:
+            raise Invalid(f"choice {found.group(1)} of {found.group(2)}: {refused}")
+        ranked.setdefault(found.group(2), []).append((int(found.group(1)), chosen))
+    return {person: [c for _, c in sorted(picks)] for person, picks in ranked.items()}
+
+
 @router.get("/events/{event_id}")
 def show_event(
     request: Request, event_id: int, db: DB, viewer: CurrentViewer, notice: str = ""
 ) -> Response:
     viewer.require(EVENT_READERS)
     event = events.get_event(db, event_id)
+    plan = events.schedule_view(db, event, named=True)
+    choices = events.choices_view(db, event_id)
+    people = _people(db, event_id, plan)
     return render(
         request,
         "event.html",
         viewer,
         event=events.event_view(event),
-        plan=events.schedule_view(db, event, named=True),
-        choices=events.choices_view(db, event_id),
+        plan=plan,
+        choices=choices,
+        people=people,
+        names={side: {p["id"]: p["name"] for p in people[side]} for side in people},
+        chosen={(c["side"], c["person_id"], c["rank"]): c["choice_id"] for c in choices},
         can_record=viewer.may(ORGANISERS),
+        ranks=CHOICE_RANKS,
         notice=NOTICES.get(notice, ""),
     )
+
+
+def _people(db: DB, event_id: int, plan: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
+    """Each side's attendees, in the event's order, with their names (for the select lists)."""
+    names = {b["person"]["id"]: b["person"].get("name", "") for b in plan["breaks"]}
+    for m in plan["meetings"]:
+        names[m["mentor"]["id"]] = m["mentor"].get("name", "")
+        names[m["mentee"]["id"]] = m["mentee"].get("name", "")
+    return {
+        side: [
+            {"id": a.person_id, "name": names.get(a.person_id, "")}
+            for a in events.attendees(db, event_id, side)
+        ]
+        for side in events.SIDES
+    }
 
 
 @router.get("/events/{event_id}/sheets")
@@ -120,11 +199,13 @@ def record_choices(
     csrf_token: Csrf = "",
     side: Annotated[str, Form(pattern="^(mentee|mentor)$")] = "mentee",
     lines: Annotated[str, Form(max_length=500_000), LINES] = "",
+    choices: Annotated[dict[str, list[str]], Depends(picked)] = {},  # noqa: B006
 ) -> Response:
-    """One line per person: their id, then the ids they chose, first choice first."""
+    """Choices chosen by name (the fields ``choice:RANK:PERSON``, see ``picked``) or typed,
+    one line per person: their id, then the ids they chose, first choice first."""
     viewer.require(ORGANISERS)
     viewer.check_form(csrf_token)
-    choices: dict[str, list[str]] = {}
+    choices = dict(choices)
     for number, line in enumerate(lines.splitlines(), start=1):
         tokens = ids(line)
         if not tokens:
@@ -133,7 +214,9 @@ def record_choices(
             raise Invalid(f"line {number}: {tokens[0]} already has a line of choices")
         choices[tokens[0]] = tokens[1:]
     if not choices:
-        raise Invalid("type one line per person: their id, then the ids they chose")
+        raise Invalid(
+            "choose names, or type one line per person: their id, then the ids they chose"
+        )
     events.record_choices(db, viewer.user, event_id, side, choices)
     db.commit()
     return RedirectResponse(f"/events/{event_id}?notice=choices", status_code=303)

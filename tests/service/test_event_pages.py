@@ -20,10 +20,15 @@ def test_plan_print_and_record_choices(
     csrf = sign_in(client, "organiser", "secret-organiser")
     page = client.get("/events").text
     assert "Plan event" in page
-    default = re.search(r'name="mentee_ids"[^>]*>([^<]*)<', page)
-    assert default and set(default.group(1).split()) == {m.mentee_id for m in problem.mentees}
-    mentors = " ".join(m.mentor_id for m in problem.mentors)
-    mentees = "\n".join(m.mentee_id for m in problem.mentees[:12])
+    ticked = re.findall(r'name="mentee_pick" value="([^"]+)" checked', page)
+    assert set(ticked) == {m.mentee_id for m in problem.mentees}
+    assert f"{problem.mentees[0].name} <span" in page
+    one = problem.mentees[3]
+    found = client.get("/events", params={"q": one.name.upper()}).text
+    assert re.findall(r'name="mentee_pick" value="([^"]+)"', found) == [one.mentee_id]
+    # Ticked in the list, or pasted in any case: both attend.
+    mentors = " ".join(m.mentor_id.lower() for m in problem.mentors[1:])
+    mentees = "\n".join(m.mentee_id for m in problem.mentees[1:12])
     form = {
         "csrf_token": csrf,
         "name": "Spring evening",
@@ -34,6 +39,8 @@ def test_plan_print_and_record_choices(
         "per_table": "2",
         "mentor_ids": mentors,
         "mentee_ids": mentees,
+        "mentor_pick": [problem.mentors[0].mentor_id],
+        "mentee_pick": [problem.mentees[0].mentee_id, problem.mentees[1].mentee_id],
     }
     planned = client.post("/events", data=form, follow_redirects=False)
     assert planned.status_code == 303
@@ -69,6 +76,39 @@ def test_plan_print_and_record_choices(
         data={"csrf_token": csrf, "side": "mentee", "lines": f"{mentee} {mentor}\n{mentee}"},
     )
     assert twice.status_code == 422 and "line 2:" in twice.text
+
+    # Choices by name: one list of the other side's names, one field per rank and person.
+    names = {m.mentor_id: m.name for m in problem.mentors}
+    assert f'<option value="{names[mentor]} ({mentor})">' in shown
+    assert f'name="choice:1:{mentee}" list="mentee-choosable"' in shown
+    others = [m.mentor_id for m in problem.mentors if m.mentor_id != mentor]
+    by_mentees = client.post(
+        f"{url}/choices",
+        data={
+            "csrf_token": csrf,
+            "side": "mentee",
+            f"choice:1:{mentee}": f"{names[others[0]]} ({others[0]})",
+            f"choice:2:{mentee}": f" {mentor} ",  # an id typed, not chosen from the list
+            f"choice:3:{mentee}": "",
+        },
+    )
+    assert "Choices saved" in by_mentees.text
+    assert f'value="{names[others[0]]} ({others[0]})"' in by_mentees.text
+    stored = client.get(f"/api/events/{event_id}/choices", headers=as_role("organiser")).json()
+    assert [(c["person_id"], c["rank"], c["choice_id"]) for c in stored] == [
+        (mentee, 1, others[0]),
+        (mentee, 2, mentor),
+    ]
+    wrong_side = client.post(
+        f"{url}/choices",
+        data={"csrf_token": csrf, "side": "mentee", f"choice:1:{mentor}": mentee},
+    )
+    assert wrong_side.status_code == 422
+    nul = client.post(
+        f"{url}/choices",
+        data={"csrf_token": csrf, "side": "mentee", f"choice:1:{mentee}": "MR\x00"},
+    )
+    assert nul.status_code == 422
     assert client.post(f"{url}/choices", data={"side": "mentee", "lines": "x"}).status_code == 403
 
 
