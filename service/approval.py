@@ -6,13 +6,16 @@ index allows one active match per mentee, and each approval first locks the rows
 mentors and mentees it touches (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the
 writer's lock serialises it), so that its checks of who is taken and of each mentor's load
 see every approval that committed before it.
+
+An approval can be undone while every one of its matches is still only confirmed, with no
+mentoring session logged: the matches go and the round is proposed again.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,8 +23,8 @@ from matcher.errors import InputError
 from matcher.readers import mentors_file
 from service import audit
 from service.db import utcnow
-from service.errors import Conflict
-from service.models import Match, Mentee, Mentor, Proposal, Round, User
+from service.errors import Conflict, NotFound
+from service.models import Match, Mentee, Mentor, MentoringSession, Proposal, Round, User
 from service.people import active_match_counts, actively_matched_mentees, stored_table
 from service.round_inputs import round_settings
 from service.rounds import get_round
@@ -130,3 +133,55 @@ def approve(session: Session, user: User, round_id: int) -> list[Match]:
         ) from None
     audit.record(session, user, "rounds.approve", "round", round_id, matches=len(matches))
     return matches
+
+
+def unapprove(session: Session, user: User, round_id: int) -> int:
+    """Undo the round's approval: delete its matches and make it ``proposed`` again; the
+    number of matches removed. 409 naming the matches if one is registered or ended, or has
+    a session logged.
+
+    The round's row and its matches' rows stay locked until commit, in that order; logging a
+    session and changing a match's status lock the match's row too, so neither can slip in
+    between the checks and the delete (on SQLite the writer's lock serialises them)."""
+    round_ = session.get(Round, round_id, with_for_update=True)
+    if round_ is None:
+        raise NotFound(f"no round with id {round_id}")
+    if round_.status != "approved":
+        raise Conflict(f"round {round_id} is not approved: there is nothing to undo")
+    matches = list(
+        session.scalars(
+            select(Match).where(Match.round_id == round_id).order_by(Match.id).with_for_update()
+        )
+    )
+    moved = [m.id for m in matches if m.status != "confirmed"]
+    if moved:
+        raise Conflict(
+            f"match(es) {_ids(moved)} of round {round_id} are registered or ended: "
+            "the approval can no longer be undone",
+            match_ids=moved,
+        )
+    logged = sorted(
+        set(
+            session.scalars(
+                select(MentoringSession.match_id).where(
+                    MentoringSession.match_id.in_([m.id for m in matches])
+                )
+            )
+        )
+    )
+    if logged:
+        raise Conflict(
+            f"match(es) {_ids(logged)} of round {round_id} have mentoring sessions logged: "
+            "the approval can no longer be undone",
+            match_ids=logged,
+        )
+    session.execute(delete(Match).where(Match.round_id == round_id))
+    round_.status = "proposed"
+    round_.approved_at = None
+    round_.approved_by = None
+    audit.record(session, user, "rounds.unapprove", "round", round_id, matches=len(matches))
+    return len(matches)
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")

@@ -6,6 +6,7 @@ may end from either later stage, always with a reason.
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -45,9 +46,17 @@ def get_match(session: Session, match_id: int) -> Match:
 
 
 def change_status(
-    session: Session, user: User, match_id: int, status: str, reason: str | None
+    session: Session,
+    user: User,
+    match_id: int,
+    status: str,
+    reason: str | None,
+    registered_on: date | None = None,
+    today: date | None = None,
 ) -> Match:
-    """Move a match one step on; ``reason`` is required to end it."""
+    """Move a match one step on; ``reason`` is required to end it. ``registered_on`` is the
+    day of the first meeting (default ``today``): not in the future, not before the match
+    was confirmed."""
     # The row stays locked until commit (PostgreSQL; SQLite's writer holds the database), so
     # two changes at once cannot both start from the same status.
     match = session.get(Match, match_id, with_for_update=True)
@@ -57,8 +66,10 @@ def change_status(
         allowed = ", ".join(NEXT[match.status]) or "nothing (it has ended)"
         raise Conflict(f"match {match_id} is {match.status}: it can become {allowed}")
     now = utcnow()
+    if registered_on is not None and status != "registered":
+        raise Invalid("'registered_on' goes with status 'registered' only")
     if status == "registered":
-        match.registered_at = now
+        match.registered_at = _registered_at(match, now, registered_on, today or now.date())
     else:
         if not reason or not reason.strip():
             raise Invalid("say why the match ended: 'reason' is required")
@@ -67,6 +78,21 @@ def change_status(
     before, match.status = match.status, status
     audit.record(session, user, f"matches.{status}", "match", match_id, before=before)
     return match
+
+
+def _registered_at(match: Match, now: datetime, day: date | None, today: date) -> datetime:
+    """When the first meeting was held: ``now`` for today, else the start of that day."""
+    if day is None or day == today:
+        return now
+    if day > today:
+        raise Invalid(f"registered_on {day.isoformat()} is in the future (today is {today})")
+    confirmed = (match.confirmed_at or match.created_at).date()
+    if day < confirmed:
+        raise Invalid(
+            f"registered_on {day.isoformat()} is before match {match.id} was confirmed "
+            f"on {confirmed.isoformat()}"
+        )
+    return datetime.combine(day, time())
 
 
 def match_views(session: Session, matches: list[Match], *, named: bool) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Matching rounds: settings and people, pins and forbids, runs, proposals, approval.
+"""Matching rounds: settings and people, pins and forbids, runs, proposals, approval;
+renaming, and deleting a round that is neither approved nor running.
 
 A run reads the round's inputs (``service.round_inputs``), solves in a child process
 (``service.solving``) and replaces the round's proposals in one transaction. Approval turns
@@ -69,6 +70,32 @@ def get_round(session: Session, round_id: int) -> Round:
     if round_ is None:
         raise NotFound(f"no round with id {round_id}")
     return round_
+
+
+def rename_round(session: Session, user: User, round_id: int, name: str) -> Round:
+    """Give the round a new name, whatever its state."""
+    round_ = get_round(session, round_id)
+    round_.name = name
+    audit.record(session, user, "rounds.rename", "round", round_id)
+    return round_
+
+
+def delete_round(session: Session, user: User, round_id: int) -> None:
+    """Delete a round that is neither approved nor running, with its proposals, pins and
+    forbids and jobs. The round's row stays locked until commit (PostgreSQL; SQLite's writer
+    holds the database), so a run or an approval starting at the same moment finds it gone."""
+    round_ = session.get(Round, round_id, with_for_update=True)
+    if round_ is None:
+        raise NotFound(f"no round with id {round_id}")
+    if round_.status == "approved":
+        raise Conflict(f"round {round_id} is approved: undo the approval before deleting it")
+    if round_.active_job:
+        raise Conflict(f"round {round_id} is running (job {round_.active_job}): wait for it")
+    session.execute(delete(Proposal).where(Proposal.round_id == round_id))
+    session.execute(delete(RoundPair).where(RoundPair.round_id == round_id))
+    session.execute(delete(Job).where(Job.round_id == round_id))
+    session.delete(round_)
+    audit.record(session, user, "rounds.delete", "round", round_id, runs=round_.runs)
 
 
 def all_rounds(session: Session) -> list[Round]:
@@ -212,7 +239,11 @@ def pair_view(pair: RoundPair, *, named: bool = True) -> dict[str, Any]:
 
 def start_run(session: Session, user: User, round_id: int, runner: JobRunner) -> Job:
     """Queue a run of the round; one run at a time, none after approval."""
-    round_ = get_round(session, round_id)
+    # Locked until commit: a delete of the round at the same moment waits, or this finds
+    # the round gone (404), rather than the job's row losing its round.
+    round_ = session.get(Round, round_id, with_for_update=True)
+    if round_ is None:
+        raise NotFound(f"no round with id {round_id}")
     job = runner.new_job(session, "round", user, round_.id)
     claimed = session.execute(
         update(Round)

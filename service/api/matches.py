@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -13,6 +14,7 @@ from service.api.schemas import (
     LINES,
     SIGNED_IN,
     Body,
+    Day,
     PathId,
     PersonIdQuery,
     QueryId,
@@ -28,6 +30,11 @@ class StatusChange(Body):
     status: Literal["registered", "ended"]
     reason: Annotated[str, Field(max_length=500), LINES] | None = Field(
         default=None, description="Why the match ended: required with ``ended``"
+    )
+    registered_on: Day | None = Field(
+        default=None,
+        description="With ``registered``: the day of the first meeting (default today); "
+        "not in the future, not before the match was confirmed",
     )
 
 
@@ -75,7 +82,9 @@ def change_status(match_id: PathId, body: StatusChange, db: DB, user: Staff) -> 
     """``registered`` once the first meeting is held; ``ended`` with a reason.
 
     409 if the match cannot take that step (e.g. it has ended); 422 for ``ended`` without a
-    reason."""
-    match = matches.change_status(db, user, match_id, body.status, body.reason)
+    reason, or a ``registered_on`` in the future or before the match was confirmed."""
+    match = matches.change_status(
+        db, user, match_id, body.status, body.reason, body.registered_on, date.today()
+    )
     db.commit()
     return MatchPublic.model_validate(matches.match_views(db, [match], named=True)[0])

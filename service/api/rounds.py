@@ -1,4 +1,5 @@
-"""Matching rounds: create, run in the background, read proposals, pin or forbid, approve."""
+"""Matching rounds: create, rename, delete, run in the background, read proposals, pin or
+forbid, approve and undo an approval."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ class RoundCreate(Body):
     mentee_ids: list[PersonId] | None = Field(
         default=None, description="The mentees of this round; omitted: everyone not matched"
     )
+
+
+class RoundUpdate(Body):
+    name: Name
 
 
 class PairCreate(Body):
@@ -102,6 +107,12 @@ class Approved(BaseModel):
     matches: int = Field(description="Matches confirmed")
 
 
+class Unapproved(BaseModel):
+    round_id: int
+    status: Literal["proposed"]
+    matches_removed: int = Field(description="Confirmed matches deleted with the approval")
+
+
 def _named(role: str) -> bool:
     return role != "analyst"
 
@@ -135,6 +146,22 @@ def get_round(round_id: PathId, db: DB, user: RoundReaders) -> RoundPublic:
     """The round, with its last run's summary (status, levels, counts)."""
     round_ = rounds.get_round(db, round_id)
     return RoundPublic.model_validate(rounds.round_view(round_, named=_named(user.role)))
+
+
+@router.patch("/api/rounds/{round_id}", responses=errors(404))
+def rename_round(round_id: PathId, body: RoundUpdate, db: DB, user: Staff) -> RoundPublic:
+    """A new name for the round, in any state."""
+    round_ = rounds.rename_round(db, user, round_id, body.name)
+    db.commit()
+    return RoundPublic.model_validate(rounds.round_view(round_))
+
+
+@router.delete("/api/rounds/{round_id}", status_code=204, responses=errors(404, 409))
+def delete_round(round_id: PathId, db: DB, user: Staff) -> None:
+    """Delete the round with its proposals, pins and forbids; 409 once approved (undo the
+    approval first) or while it is running."""
+    rounds.delete_round(db, user, round_id)
+    db.commit()
 
 
 @router.post("/api/rounds/{round_id}/run", status_code=202, responses=errors(404, 409))
@@ -210,3 +237,14 @@ def approve(round_id: PathId, db: DB, user: Staff) -> Approved:
     matches = approval.approve(db, user, round_id)
     db.commit()
     return Approved(round_id=round_id, status="approved", matches=len(matches))
+
+
+@router.post("/api/rounds/{round_id}/unapprove", responses=errors(404, 409))
+def unapprove(round_id: PathId, db: DB, user: Staff) -> Unapproved:
+    """Undo the approval: its matches are deleted and the round is proposed again.
+
+    409 if the round is not approved, or once one of its matches is registered or ended or
+    has a mentoring session logged (``match_ids`` names them)."""
+    removed = approval.unapprove(db, user, round_id)
+    db.commit()
+    return Unapproved(round_id=round_id, status="proposed", matches_removed=removed)

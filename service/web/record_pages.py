@@ -13,6 +13,7 @@ from service.api.deps import DB, Settings
 from service.api.reports import YEARS
 from service.api.schemas import LINES
 from service.auth import PEOPLE_READERS, REPORT_READERS, STAFF
+from service.errors import Conflict, Invalid
 from service.people import mentor_summaries
 from service.web.chart import BarChart, bar_chart
 from service.web.deps import CurrentViewer, render
@@ -73,25 +74,72 @@ def list_matches(
         status=status,
         next_steps=matches.NEXT,
         can_change=viewer.may(STAFF),
+        today=date.today().isoformat(),
         notice=NOTICES[notice].format(match=match) if notice in NOTICES else "",
+    )
+
+
+@router.get("/matches/{match_id}/end")
+def confirm_end(request: Request, match_id: int, db: DB, viewer: CurrentViewer) -> Response:
+    """Ask before ending a match, with the reason required here."""
+    viewer.require(STAFF)
+    match = matches.get_match(db, match_id)
+    if "ended" not in matches.NEXT[match.status]:
+        raise Conflict(f"match {match_id} is {match.status}: it cannot be ended")
+    return _end_form(request, viewer, match_id, "", "")
+
+
+def _end_form(
+    request: Request, viewer: CurrentViewer, match_id: int, reason: str, error: str
+) -> Response:
+    return render(
+        request,
+        "confirm.html",
+        viewer,
+        status_code=422 if error else 200,
+        heading=f"End match {match_id}?",
+        question=f"End match {match_id}? Sessions can no longer be logged for it.",
+        action=f"/matches/{match_id}/status",
+        hidden=[("status", "ended")],
+        reason=reason,
+        reason_error=error,
+        confirm="End match",
+        cancel=f"/matches#match-{match_id}",
+        danger=True,
     )
 
 
 @router.post("/matches/{match_id}/status")
 def change_status(
+    request: Request,
     match_id: int,
     db: DB,
     viewer: CurrentViewer,
     status: Annotated[Literal["registered", "ended"], Form()],
     csrf_token: Csrf = "",
     reason: Annotated[str, Form(max_length=500), LINES] = "",
+    registered_on: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Register a confirmed match or end one; a wrong step is 409, an end without reason 422."""
+    """Register a confirmed match (on the day of its first meeting) or end one; a wrong step
+    is 409; an end without a reason shows the form again, with nothing changed."""
     viewer.require(STAFF)
     viewer.check_form(csrf_token)
-    matches.change_status(db, viewer.user, match_id, status, reason or None)
+    if status == "ended" and not reason.strip():
+        return _end_form(request, viewer, match_id, reason, "Required: say why the match ended.")
+    matches.change_status(
+        db, viewer.user, match_id, status, reason or None, _day(registered_on), date.today()
+    )
     db.commit()
     return RedirectResponse(f"/matches?notice={status}&match={match_id}", status_code=303)
+
+
+def _day(text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"the first meeting's date {text!r} is not a date as YYYY-MM-DD") from None
 
 
 @router.get("/reports")

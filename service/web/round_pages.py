@@ -1,4 +1,5 @@
-"""Rounds: start one, watch it run, read and filter proposals, pin or forbid, approve, download."""
+"""Rounds: start one, watch it run, read and filter proposals, pin or forbid, approve (after
+a confirmation page) or undo an approval, rename, delete, download."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from service.api.deps import DB, Settings
 from service.api.schemas import LINE, LINES
 from service.auth import ROUND_READERS, STAFF
 from service.downloads import MEDIA_TYPES, introductions_file, round_file
-from service.errors import NotFound
+from service.errors import Conflict, NotFound
 from service.jobs import job_view
-from service.models import Job
+from service.models import Job, Mentee, Mentor
 from service.people import mentee_summaries, mentor_summaries
 from service.web.deps import CurrentViewer, render
 
@@ -26,6 +27,8 @@ NOTICES = {
     "forbidden": "Pair forbidden: the next run will not make it. Run matching again.",
     "removed": "Removed. Run matching again to see the effect.",
     "approved": "Approved: the proposals are now confirmed matches.",
+    "unapproved": "Approval undone: its matches are deleted and the round is proposed again.",
+    "renamed": "Round renamed.",
     "started": "Matching started.",
     "finished": "Matching finished: the proposed pairs are below.",
 }
@@ -83,6 +86,21 @@ def show_round(
     notice: str = "",
 ) -> Response:
     viewer.require(ROUND_READERS)
+    return _round_page(request, db, viewer, round_id, cohort, mentor, q, notice)
+
+
+def _round_page(
+    request: Request,
+    db: DB,
+    viewer: CurrentViewer,
+    round_id: int,
+    cohort: str = "",
+    mentor: str = "",
+    q: str = "",
+    notice: str = "",
+    stale: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
     round_ = rounds.get_round(db, round_id)
     proposals = rounds.proposals(db, round_id, named=viewer.named)
     shown = [p for p in proposals if _keep(p, cohort, mentor, q)]
@@ -94,6 +112,8 @@ def show_round(
         request,
         "round.html",
         viewer,
+        status_code=status_code,
+        stale=stale,
         round=rounds.round_view(round_, named=viewer.named),
         job=_job(last_job, viewer.named) if last_job else None,
         running=round_.active_job is not None,
@@ -109,11 +129,31 @@ def show_round(
         editable=editable,
         can_introduce=viewer.may(STAFF),
         can_approve=editable and round_.status == "proposed" and round_.active_job is None,
+        can_rename=viewer.may(STAFF),
+        can_unapprove=viewer.may(STAFF) and round_.status == "approved",
+        can_delete=editable and round_.active_job is None,
         choices=_choices(db) if editable else None,
         notice=NOTICES.get(
             "finished" if notice == "started" and round_.active_job is None else notice, ""
         ),
     )
+
+
+@router.get("/rounds/{round_id}/progress")
+def round_progress(round_id: int, db: DB, viewer: CurrentViewer) -> dict[str, Any]:
+    """How far the round's matching has got, for the round page's script (static/progress.js)
+    to show without reloading the page: `running` turns false when the job has ended."""
+    viewer.require(ROUND_READERS)
+    round_ = rounds.get_round(db, round_id)
+    job = db.scalar(
+        select(Job).where(Job.round_id == round_id).order_by(Job.created_at.desc()).limit(1)
+    )
+    return {
+        "running": round_.active_job is not None,
+        "status": job.status if job else None,
+        "progress": job.progress if job else None,
+        "message": job.message if job else "",
+    }
 
 
 def _job(job: Job, named: bool) -> dict[str, Any]:
@@ -180,13 +220,116 @@ def remove_pair(
     return RedirectResponse(f"/rounds/{round_id}?notice=removed", status_code=303)
 
 
+@router.get("/rounds/{round_id}/approve")
+def confirm_approve(request: Request, round_id: int, db: DB, viewer: CurrentViewer) -> Response:
+    """Ask before approving: how many matches it makes."""
+    viewer.require(STAFF)
+    round_ = rounds.get_round(db, round_id)
+    if round_.status != "proposed" or round_.active_job is not None:
+        raise Conflict(f"round {round_id} cannot be approved now: it is not proposed, or running")
+    pairs = len(rounds.proposals(db, round_id, named=False))
+    return render(
+        request,
+        "confirm.html",
+        viewer,
+        heading=f"Approve {round_.name}?",
+        question=f"Approve {pairs} pairs of round {round_.name}? "
+        f"This creates {pairs} confirmed matches.",
+        action=f"/rounds/{round_id}/approve",
+        hidden=[],
+        reason=None,
+        confirm="Approve",
+        cancel=f"/rounds/{round_id}",
+        danger=False,
+    )
+
+
 @router.post("/rounds/{round_id}/approve")
-def approve(round_id: int, db: DB, viewer: CurrentViewer, csrf_token: Csrf = "") -> Response:
+def approve(
+    request: Request, round_id: int, db: DB, viewer: CurrentViewer, csrf_token: Csrf = ""
+) -> Response:
+    """Approve; an approval gone stale (people matched elsewhere since the run) shows the
+    round again, naming them."""
     viewer.require(STAFF)
     viewer.check_form(csrf_token)
-    approval.approve(db, viewer.user, round_id)
+    try:
+        approval.approve(db, viewer.user, round_id)
+    except Conflict as exc:
+        db.rollback()
+        if not ({"mentee_ids", "mentor_ids"} & exc.extra.keys()):
+            raise
+        stale = _stale(db, exc, named=viewer.named)
+        return _round_page(request, db, viewer, round_id, stale=stale, status_code=409)
     db.commit()
     return RedirectResponse(f"/rounds/{round_id}?notice=approved", status_code=303)
+
+
+def _stale(db: DB, exc: Conflict, *, named: bool) -> dict[str, Any]:
+    """The people a refused approval names: (id, name) for staff, (id, "") for analysts."""
+    found: dict[str, Any] = {"message": exc.message}
+    for key, model, column in (
+        ("mentees", Mentee, Mentee.mentee_id),
+        ("mentors", Mentor, Mentor.mentor_id),
+    ):
+        ids = list(exc.extra.get(f"{key[:-1]}_ids", []))
+        names: dict[str, str] = {}
+        if named and ids:
+            names = dict(db.execute(select(column, model.name).where(column.in_(ids))).all())
+        found[key] = [(i, names.get(i, "")) for i in ids]
+    return found
+
+
+@router.post("/rounds/{round_id}/unapprove")
+def unapprove(round_id: int, db: DB, viewer: CurrentViewer, csrf_token: Csrf = "") -> Response:
+    viewer.require(STAFF)
+    viewer.check_form(csrf_token)
+    approval.unapprove(db, viewer.user, round_id)
+    db.commit()
+    return RedirectResponse(f"/rounds/{round_id}?notice=unapproved", status_code=303)
+
+
+@router.post("/rounds/{round_id}/rename")
+def rename(
+    round_id: int,
+    db: DB,
+    viewer: CurrentViewer,
+    csrf_token: Csrf = "",
+    name: Annotated[str, Form(min_length=1, max_length=255), LINE] = "",
+) -> Response:
+    viewer.require(STAFF)
+    viewer.check_form(csrf_token)
+    rounds.rename_round(db, viewer.user, round_id, name)
+    db.commit()
+    return RedirectResponse(f"/rounds/{round_id}?notice=renamed", status_code=303)
+
+
+@router.get("/rounds/{round_id}/delete")
+def confirm_delete(request: Request, round_id: int, db: DB, viewer: CurrentViewer) -> Response:
+    viewer.require(STAFF)
+    round_ = rounds.get_round(db, round_id)
+    return render(
+        request,
+        "confirm.html",
+        viewer,
+        heading=f"Delete {round_.name}?",
+        question=f"Delete round {round_.name} with its proposals, pins and forbids? "
+        "This cannot be undone.",
+        action=f"/rounds/{round_id}/delete",
+        hidden=[],
+        reason=None,
+        confirm="Delete",
+        cancel=f"/rounds/{round_id}",
+        danger=True,
+    )
+
+
+@router.post("/rounds/{round_id}/delete")
+def delete(round_id: int, db: DB, viewer: CurrentViewer, csrf_token: Csrf = "") -> Response:
+    viewer.require(STAFF)
+    viewer.check_form(csrf_token)
+    rounds.delete_round(db, viewer.user, round_id)
+    db.commit()
+    return RedirectResponse("/rounds", status_code=303)
 
 
 @router.get("/rounds/{round_id}/pairs.{kind}")

@@ -147,7 +147,7 @@ def test_staff_register_and_end_matches(
         assert row[3] == f"{people[match['mentee_id']]} {match['mentee_id']}"
         assert row[4] == "confirmed"
         assert f'aria-label="Register match {match["id"]}"' in page.text
-        assert f'<label for="reason-{match["id"]}">' in page.text
+        assert f'<form method="get" action="/matches/{match["id"]}/end">' in page.text
 
     first, second = approved[0]["id"], approved[1]["id"]
     answer = set_status(client, first, csrf, "registered")
