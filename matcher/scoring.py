@@ -31,6 +31,14 @@ PARTS: tuple[str, ...] = ("needs", "preference", "mutual", "gender", "ethnicity"
 # wishes are one ``diversity`` number, so a pair's parts never say which wish a mentor met.
 DIVERSITY_PARTS: tuple[str, ...] = ("gender", "ethnicity", "img")
 NEUTRAL_PARTS: tuple[str, ...] = ("needs", "preference", "mutual", "diversity", "travel")
+# How a page names each neutral part (analysts read them too: no word of what a wish was about).
+NEUTRAL_PART_WORDS: dict[str, str] = {
+    "needs": "needs",
+    "preference": "preference",
+    "mutual": "mutual choice",
+    "diversity": "wishes",
+    "travel": "travel",
+}
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,16 @@ def neutral_parts(parts: Mapping[str, int]) -> dict[str, int]:
     """``pair_parts`` keyed by ``NEUTRAL_PARTS``: the diversity wishes summed, the total kept."""
     diversity = sum(int(parts[p]) for p in DIVERSITY_PARTS)
     return {p: diversity if p == "diversity" else int(parts[p]) for p in NEUTRAL_PARTS}
+
+
+def parts_line(parts: Mapping[str, int]) -> str:
+    """The parts that scored, signed: "needs +6, preference +2, travel −1"; "no points"."""
+    scored = [
+        f"{NEUTRAL_PART_WORDS.get(part, part)} {points:+d}".replace("-", "−")
+        for part, points in parts.items()
+        if points
+    ]
+    return ", ".join(scored) or "no points"
 
 
 def pair_distance_km(mentor: Mentor, mentee: Mentee) -> float | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 COHORTS: tuple[str, ...] = (
     "fellow",
     "mid_career",
@@ -182,3 +184,37 @@ def slot_mask(slots: frozenset[str]) -> int:
 
 def slots_of_mask(mask: int) -> list[str]:
     return [slot for slot, bit in SLOT_BIT.items() if mask & bit]
+
+
+# What a page shows for each code: the words come from the name tables above, so a code
+# and the words people write for it have one source.
+def _spoken(spellings: tuple[str, ...]) -> str:
+    """The longest singular spelling: "tuesday" of ("tue", ..., "tuesdays"), "morning"."""
+    return max((s for s in spellings if not s.endswith("s")), key=len)
+
+
+SLOT_WORDS: dict[str, str] = {
+    f"{d}_{p}": f"{_spoken(DAY_NAMES[d]).capitalize()} {_spoken(PART_NAMES[p])}"
+    for d in DAYS
+    for p in PARTS_OF_DAY
+}
+CODE_WORDS: dict[str, str] = {
+    **{area: area.replace("_", " ") for area in FOCUS_AREAS},
+    **{cohort: COHORT_NAMES[cohort][0] for cohort in COHORTS},
+    **SLOT_WORDS,
+    **{mode: MODE_NAMES[mode][0] for mode in MODES},
+    **{status: STATUS_NAMES[status][0] for status in MENTOR_STATUSES},
+}
+# A code inside a sentence (a pair's reasons): only codes joined by "_" are replaced, since a
+# code that is one word ("fellow", "virtual") already reads as a word there.
+_JOINED_CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+
+
+def code_words(code: str) -> str:
+    """The words a page shows for a code: "tue_am" -> "Tuesday morning"; else ``code``."""
+    return CODE_WORDS.get(code.strip().lower(), code)
+
+
+def words_in(text: str) -> str:
+    """``text`` with each code joined by "_" in words: "both free tue_am" -> "... Tuesday morning"."""
+    return _JOINED_CODE.sub(lambda m: CODE_WORDS.get(m[0], m[0]), text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,6 +12,8 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from matcher.scoring import parts_line
+from matcher.vocab import code_words, words_in
 from service.api.deps import DB, role_refusal
 from service.auth import (
     ADMINS,
@@ -25,6 +28,19 @@ from service.models import User, WebSession
 from service.web import sessions
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def words(codes: str | Iterable[str]) -> str:
+    """A code, or codes joined by ", ", in the words of ``matcher.vocab.CODE_WORDS``."""
+    if isinstance(codes, str):
+        return code_words(codes)
+    return ", ".join(code_words(code) for code in codes)
+
+
+# Codes are shown as words on every page (the same for analysts: words of codes are no data).
+templates.env.filters["words"] = words
+templates.env.filters["words_in"] = words_in
+templates.env.filters["parts_line"] = parts_line
 
 
 class SignInRequired(Exception):
