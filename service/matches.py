@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from service import audit
@@ -36,6 +36,39 @@ def list_matches(
     if round_id is not None:
         query = query.where(Match.round_id == round_id)
     return list(session.scalars(query))
+
+
+def find_matches(session: Session, status: str | None, search: str, *, names: bool) -> Select[Any]:
+    """The matches of one status (or all) holding ``search`` (case-insensitive): a match
+    id, or part of a mentor's or mentee's id or, with ``names``, of their name (analysts
+    never search by name, as they never see one). Unordered: see ``count`` and ``page``."""
+    query = select(Match)
+    if status is not None:
+        query = query.where(Match.status == status)
+    text = search.strip().lower()
+    if not text:
+        return query
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    columns = [Match.mentor_id, Match.mentee_id]
+    if names:
+        query = query.join(Mentor, Mentor.mentor_id == Match.mentor_id).join(
+            Mentee, Mentee.mentee_id == Match.mentee_id
+        )
+        columns += [Mentor.name, Mentee.name]
+    wanted: list[ColumnElement[bool]] = [func.lower(c).like(pattern, escape="\\") for c in columns]
+    if text.isdigit() and len(text) < 10:
+        wanted.append(Match.id == int(text))
+    return query.where(or_(*wanted))
+
+
+def count(session: Session, query: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def page(session: Session, query: Select[Any], offset: int, limit: int) -> list[Match]:
+    """``limit`` matches from ``offset``, in id order (as the API lists them)."""
+    return list(session.scalars(query.order_by(Match.id).offset(offset).limit(limit)))
 
 
 def get_match(session: Session, match_id: int) -> Match:

@@ -16,15 +16,14 @@ from service.auth import PASSWORD_MAX
 from service.sign_in import TooManyAttempts, WrongPassword, client_address, signed_in_user
 from service.web import sessions
 from service.web.deps import CurrentViewer, render
+from service.web.paging import safe_back
 
 router = APIRouter(include_in_schema=False)
 
 
 def _safe_next(target: str | None) -> str:
     """Only paths of this site: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/rounds"
+    return safe_back(target, "/rounds")
 
 
 @router.get("/")

@@ -17,6 +17,7 @@ from service.errors import Conflict, Invalid
 from service.people import mentor_summaries
 from service.web.chart import BarChart, bar_chart
 from service.web.deps import CurrentViewer, render
+from service.web.paging import PER_PAGE, back_with, page_of, safe_back
 
 router = APIRouter(include_in_schema=False)
 NOTICES = {
@@ -24,6 +25,10 @@ NOTICES = {
     "ended": "Match {match} ended.",
 }
 Csrf = Annotated[str, Form(max_length=128)]
+Search = Annotated[str, Query(max_length=100)]
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
+PerPage = Annotated[int, Query(ge=1, le=10_000)]
+Back = Annotated[str, Form(max_length=2000)]
 
 
 def gbp(amount: float) -> str:
@@ -36,20 +41,42 @@ def register(
     db: DB,
     viewer: CurrentViewer,
     focus: Annotated[str, Query(max_length=100)] = "",
+    q: Search = "",
+    page: PageNumber = 1,
+    per_page: PerPage = PER_PAGE,
 ) -> Response:
-    """Every mentor with their focus areas and free places; optionally one focus area's."""
+    """Every mentor with their focus areas and free places, a page at a time; optionally one
+    focus area's, or those whose id (or, for people who see names, name) holds ``q``.
+
+    The rows come from parsing the stored records, so the filtering and slicing happen after
+    parsing, in Python (600 mentors parse in well under the page budget)."""
     viewer.require(PEOPLE_READERS)
     mentors = mentor_summaries(db)
-    shown = [m for m in mentors if not focus or focus in m["focus_areas"]]
+    text = q.strip().lower()
+    shown = [
+        m
+        for m in mentors
+        if (not focus or focus in m["focus_areas"])
+        and (
+            not text
+            or text in m["mentor_id"].lower()
+            or (viewer.named and text in (m["name"] or "").lower())
+        )
+    ]
+    paged = page_of(page, per_page, len(shown), focus=focus, q=q.strip())
     return render(
         request,
         "register.html",
         viewer,
-        mentors=shown,
+        mentors=shown[paged.start : paged.start + paged.per_page],
+        shown=len(shown),
         total=len(mentors),
         remaining=sum(m["remaining_capacity"] for m in shown),
         areas=sorted({area for m in mentors for area in m["focus_areas"]}),
         focus=focus,
+        q=q.strip(),
+        paged=paged,
+        path="/register",
     )
 
 
@@ -59,12 +86,19 @@ def list_matches(
     db: DB,
     viewer: CurrentViewer,
     status: Literal["", "confirmed", "registered", "ended"] = "",
+    q: Search = "",
+    page: PageNumber = 1,
+    per_page: PerPage = PER_PAGE,
     notice: str = "",
     match: int = 0,
 ) -> Response:
-    """Matches, optionally of one status; staff move them on from here."""
+    """Matches, a page at a time, optionally of one status or holding ``q`` in an id or a
+    name (filtered and sliced in the database); staff move them on from here."""
     viewer.require(REPORT_READERS)
-    found = matches.list_matches(db, status=status or None)
+    search = q.strip()
+    query = matches.find_matches(db, status or None, search, names=viewer.named)
+    paged = page_of(page, per_page, matches.count(db, query), q=search, status=status)
+    found = matches.page(db, query, paged.start, paged.per_page)
     return render(
         request,
         "matches.html",
@@ -72,6 +106,10 @@ def list_matches(
         matches=matches.match_views(db, found, named=viewer.named),
         statuses=matches.STATUSES,
         status=status,
+        q=search,
+        paged=paged,
+        path="/matches",
+        back=paged.url("/matches", paged.number),
         next_steps=matches.NEXT,
         can_change=viewer.may(STAFF),
         today=date.today().isoformat(),
@@ -80,17 +118,24 @@ def list_matches(
 
 
 @router.get("/matches/{match_id}/end")
-def confirm_end(request: Request, match_id: int, db: DB, viewer: CurrentViewer) -> Response:
-    """Ask before ending a match, with the reason required here."""
+def confirm_end(
+    request: Request,
+    match_id: int,
+    db: DB,
+    viewer: CurrentViewer,
+    back: Annotated[str, Query(max_length=2000)] = "",
+) -> Response:
+    """Ask before ending a match, with the reason required here; ``back`` is the page of
+    the Matches list to return to."""
     viewer.require(STAFF)
     match = matches.get_match(db, match_id)
     if "ended" not in matches.NEXT[match.status]:
         raise Conflict(f"match {match_id} is {match.status}: it cannot be ended")
-    return _end_form(request, viewer, match_id, "", "")
+    return _end_form(request, viewer, match_id, "", "", safe_back(back, "/matches"))
 
 
 def _end_form(
-    request: Request, viewer: CurrentViewer, match_id: int, reason: str, error: str
+    request: Request, viewer: CurrentViewer, match_id: int, reason: str, error: str, back: str
 ) -> Response:
     return render(
         request,
@@ -100,11 +145,11 @@ def _end_form(
         heading=f"End match {match_id}?",
         question=f"End match {match_id}? Sessions can no longer be logged for it.",
         action=f"/matches/{match_id}/status",
-        hidden=[("status", "ended")],
+        hidden=[("status", "ended"), ("back", back)],
         reason=reason,
         reason_error=error,
         confirm="End match",
-        cancel=f"/matches#match-{match_id}",
+        cancel=back_with(back, f"match-{match_id}"),
         danger=True,
     )
 
@@ -119,18 +164,23 @@ def change_status(
     csrf_token: Csrf = "",
     reason: Annotated[str, Form(max_length=500), LINES] = "",
     registered_on: Annotated[str, Form(max_length=10)] = "",
+    back: Back = "",
 ) -> Response:
     """Register a confirmed match (on the day of its first meeting) or end one; a wrong step
-    is 409; an end without a reason shows the form again, with nothing changed."""
+    is 409; an end without a reason shows the form again, with nothing changed. Then back to
+    ``back`` (the page of the list the form was on; only paths of this site), at the row."""
     viewer.require(STAFF)
     viewer.check_form(csrf_token)
+    back = safe_back(back, "/matches")
     if status == "ended" and not reason.strip():
-        return _end_form(request, viewer, match_id, reason, "Required: say why the match ended.")
+        error = "Required: say why the match ended."
+        return _end_form(request, viewer, match_id, reason, error, back)
     matches.change_status(
         db, viewer.user, match_id, status, reason or None, _day(registered_on), date.today()
     )
     db.commit()
-    return RedirectResponse(f"/matches?notice={status}&match={match_id}", status_code=303)
+    target = back_with(back, f"match-{match_id}", notice=status, match=str(match_id))
+    return RedirectResponse(target, status_code=303)
 
 
 def _day(text: str) -> date | None:

@@ -152,7 +152,7 @@ def test_staff_register_and_end_matches(
     first, second = approved[0]["id"], approved[1]["id"]
     answer = set_status(client, first, csrf, "registered")
     assert answer.status_code == 303, answer.text
-    assert answer.headers["location"] == f"/matches?notice=registered&match={first}"
+    assert answer.headers["location"] == (f"/matches?notice=registered&match={first}#match-{first}")
     page = client.get(answer.headers["location"])
     assert f"Match {first} registered" in page.text
     assert f'aria-label="Register match {first}"' not in page.text
