@@ -1,32 +1,23 @@
-"""Matching rounds: settings and people, pins and forbids, runs, proposals, approval;
+"""Matching rounds: settings and people, pins and forbids, proposals and the unmatched;
 renaming, and deleting a round that is neither approved nor running.
 
-A run reads the round's inputs (``service.round_inputs``), solves in a child process
-(``service.solving``) and replaces the round's proposals in one transaction. Approval turns
-proposals into confirmed matches; it claims the round with one conditional UPDATE, so two
-approvals at once cannot both succeed.
+Runs are in ``service.round_runs``, approval in ``service.approval``.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
-from matcher.data import ProblemData
 from matcher.errors import SENSITIVE_COLUMNS, InputError
-from matcher.export import build_report
-from matcher.scoring import neutral_parts, pair_parts
+from matcher.scoring import neutral_parts
 from service import audit
-from service.db import transaction
 from service.errors import Conflict, NotFound
 from service.exclusions import is_excluded
-from service.jobs import JobReporter, JobRunner
 from service.models import Job, Mentee, Mentor, Proposal, Round, RoundPair, User
-from service.round_inputs import build_problem, pair_problem, pin_clashes, round_settings
-from service.solving import solve_in_child
+from service.round_inputs import pair_problem, pin_clashes, round_settings
 
 PAIR_KINDS = ("pin", "forbid")
 # What an analyst reads for an unmatched mentee: fixed sentences for the causes that the
@@ -235,199 +226,6 @@ def pair_view(pair: RoundPair, *, named: bool = True) -> dict[str, Any]:
     if named:
         view["reason"] = pair.reason
     return view
-
-
-def start_run(session: Session, user: User, round_id: int, runner: JobRunner) -> Job:
-    """Queue a run of the round; one run at a time, none after approval."""
-    # Locked until commit: a delete of the round at the same moment waits, or this finds
-    # the round gone (404), rather than the job's row losing its round.
-    round_ = session.get(Round, round_id, with_for_update=True)
-    if round_ is None:
-        raise NotFound(f"no round with id {round_id}")
-    job = runner.new_job(session, "round", user, round_.id)
-    claimed = session.execute(
-        update(Round)
-        .where(Round.id == round_id, Round.active_job.is_(None), Round.status != "approved")
-        .values(active_job=job.id)
-    )
-    if claimed.rowcount == 0:  # type: ignore[attr-defined]
-        session.rollback()
-        round_ = get_round(session, round_id)
-        if round_.status == "approved":
-            raise Conflict(f"round {round_id} is approved: start a new round")
-        raise Conflict(f"round {round_id} is already running (job {round_.active_job})")
-    audit.record(session, user, "rounds.run", "round", round_id, job_id=job.id)
-    return job
-
-
-def run_in_background(
-    session: Session,
-    user: User,
-    round_id: int,
-    runner: JobRunner,
-    sessions: sessionmaker[Session],
-    postcode_lookup: str = "",
-) -> Job:
-    """Queue a run and hand it to the runner; commits, because the worker reads the job row."""
-    job = start_run(session, user, round_id, runner)
-    session.commit()
-    work, tidy = run_job(sessions, round_id, job.id, postcode_lookup=postcode_lookup)
-    runner.submit(job.id, work, tidy)
-    return job
-
-
-def run_job(
-    sessions: sessionmaker[Session],
-    round_id: int,
-    job_id: str,
-    seed: int = 0,
-    postcode_lookup: str = "",
-) -> tuple[Any, Any]:
-    """The job's work and its clean-up, for ``JobRunner.submit``."""
-
-    def work(reporter: JobReporter) -> str:
-        with transaction(sessions) as session:
-            round_ = get_round(session, round_id)
-            time_limit = round_.time_limit
-            problem, inputs = build_problem(session, round_, postcode_lookup)
-        started = time.monotonic()
-        reporter.progress(0.01, "solving", force=True)
-
-        def on_progress(line: str) -> None:
-            reporter.progress((time.monotonic() - started) / time_limit * 0.95, line)
-
-        result = solve_in_child(problem, time_limit=time_limit, seed=seed, on_progress=on_progress)
-        return _store_result(sessions, round_id, job_id, problem, inputs, result)
-
-    def tidy() -> None:
-        with transaction(sessions) as session:
-            session.execute(
-                update(Round)
-                .where(Round.id == round_id, Round.active_job == job_id)
-                .values(active_job=None)
-            )
-
-    return work, tidy
-
-
-def _store_result(
-    sessions: sessionmaker[Session],
-    round_id: int,
-    job_id: str,
-    problem: ProblemData,
-    inputs: dict[str, Any],
-    result: Any,
-) -> str:
-    report = build_report(problem, result)
-    mentors = {m.mentor_id: m for m in problem.mentors}
-    mentees = {m.mentee_id: m for m in problem.mentees}
-    # Each proposal's score parts, by mentee (a round proposes one mentor per mentee), kept in
-    # the run's inputs: a JSON column, so no new column or table. Computed here from the records
-    # the solver read, they add up to the stored score even after the records change, and need
-    # no postcode lookup when a view is made.
-    score_parts = {
-        p.mentee_id: pair_parts(problem, mentors[p.mentor_id], mentees[p.mentee_id])
-        for p in result.pairs
-    }
-    solved = result.status.value in ("optimal", "feasible")
-    if not solved:
-        return _store_failure(sessions, round_id, job_id, problem, inputs, result, report.summary)
-    with transaction(sessions) as session:
-        round_ = get_round(session, round_id)
-        session.execute(delete(Proposal).where(Proposal.round_id == round_id))
-        session.add_all(
-            Proposal(
-                round_id=round_id,
-                mentor_id=p["mentor_id"],
-                mentee_id=p["mentee_id"],
-                score=p["score"],
-                reasons=p["reasons"],
-            )
-            for p in report.pairs
-        )
-        round_.status = "proposed"
-        round_.runs += 1
-        round_.inputs = {**inputs, "score_parts": score_parts}
-        round_.summary = report.summary
-        round_.unmatched = [
-            {"mentee_id": u["mentee_id"], "cohort": u["cohort"], "reason": u["reason"]}
-            for u in report.unmatched
-        ]
-        round_.active_job = None
-        audit.record(
-            session,
-            None,
-            "rounds.proposed",
-            "round",
-            round_id,
-            job_id=job_id,
-            status=result.status.value,
-            pairs=len(report.pairs),
-        )
-    summary = report.summary
-    return (
-        f"{result.status.value}: {summary['mentees_matched']} of {summary['mentees']} mentees "
-        f"matched ({summary['fellows_matched']} of {summary['fellows']} fellows)"
-    )
-
-
-def _store_failure(
-    sessions: sessionmaker[Session],
-    round_id: int,
-    job_id: str,
-    problem: ProblemData,
-    inputs: dict[str, Any],
-    result: Any,
-    summary: dict[str, Any],
-) -> str:
-    """A run that found no pair list: the last good proposals stay, with their summary, and
-    the round says which pins clash (the service's words for pins that break a hard rule,
-    the solver's for the other clashes)."""
-    clashes = pin_clashes(problem)
-    # The solver's own sentence for such a pin starts with "Lock"; ours replaces it.
-    clashes += [c for c in result.conflicts if not (clashes and c.startswith("Lock "))]
-    with transaction(sessions) as session:
-        round_ = get_round(session, round_id)
-        round_.runs += 1
-        kept = round_.status == "proposed" and round_.summary is not None
-        found, reason = (
-            ("found that no pair list keeps every rule", "no pair list keeps every rule")
-            if result.status.value == "infeasible"
-            else ("found no pair list in its time limit", "no pair list was found in time")
-        )
-        headline = f"Run {round_.runs} {found}" + (
-            ": the proposals of the run before are kept" if kept else ": nobody is proposed"
-        )
-        failure = {"status": result.status.value, "run": round_.runs, "clashes": clashes}
-        if kept:
-            round_.summary = {
-                **(round_.summary or {}),
-                "conflicts": [headline, *clashes],
-                "last_run": failure,
-            }
-        else:
-            round_.status = "draft"
-            round_.inputs = {**inputs, "score_parts": {}}
-            round_.summary = {**summary, "conflicts": [headline, *clashes], "last_run": failure}
-            round_.unmatched = [
-                {"mentee_id": m.mentee_id, "cohort": m.cohort, "reason": reason}
-                for m in problem.mentees
-            ]
-        round_.active_job = None
-        audit.record(
-            session,
-            None,
-            "rounds.failed",
-            "round",
-            round_id,
-            job_id=job_id,
-            status=result.status.value,
-            kept=kept,
-        )
-    # Every role may read a job: the clashes themselves (one can quote a strict gender
-    # wish) are in the round's summary, which shows them to staff.
-    why = f"{len(clashes)} clash(es) among pins and rules: see the round" if clashes else ""
-    return f"{result.status.value}: {headline}; {why or summary['advice']}"
 
 
 def proposals(session: Session, round_id: int, *, named: bool) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from service import approval, round_inputs, rounds
+from service import approval, round_inputs, round_runs, rounds
 from service.api.deps import DB, RoundReaders, Settings, Staff
 from service.api.schemas import (
     LINES,
@@ -170,7 +170,7 @@ def run_round(round_id: PathId, request: Request, db: DB, user: Staff) -> RunSta
 
     409 while the round is running or once it is approved."""
     state = request.app.state
-    job = rounds.run_in_background(
+    job = round_runs.run_in_background(
         db, user, round_id, state.jobs, state.sessions, state.settings.postcode_lookup
     )
     return RunStarted.model_validate({"job_id": job.id, "round_id": round_id, "status": job.status})

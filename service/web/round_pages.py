@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from service import approval, round_inputs, rounds
+from service import approval, round_inputs, round_runs, rounds
 from service.api.deps import DB, Settings
 from service.api.schemas import LINE, LINES
 from service.auth import ROUND_READERS, STAFF
@@ -69,7 +69,7 @@ def start_round(
 
 def _start(request: Request, db: DB, viewer: CurrentViewer, round_id: int) -> None:
     state = request.app.state
-    rounds.run_in_background(
+    round_runs.run_in_background(
         db, viewer.user, round_id, state.jobs, state.sessions, state.settings.postcode_lookup
     )
 

@@ -280,7 +280,7 @@ def test_ending_a_match_asks_for_the_reason_on_its_own_form(
         data={"csrf_token": csrf, "status": "ended", "reason": "moved away"},
         follow_redirects=False,
     )
-    assert ended.headers["location"] == f"/matches?notice=ended&match={match_id}"
+    assert ended.headers["location"] == (f"/matches?notice=ended&match={match_id}#match-{match_id}")
     got = client.get(f"/api/matches/{match_id}", headers=staff).json()
     assert (got["status"], got["end_reason"]) == ("ended", "moved away")
     registered = client.post(
