@@ -23,16 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import utcnow
 from service.models import ApiToken, User
+from service.roles import ROLES
 
-ROLES = ("admin", "matcher", "organiser", "analyst")
-# Who may do what, for the API and the pages alike (the README's roles table).
-STAFF = frozenset({"admin", "matcher"})
-PEOPLE_READERS = frozenset({"admin", "matcher", "organiser"})
-ROUND_READERS = frozenset(ROLES)
-REPORT_READERS = frozenset({"admin", "matcher", "analyst"})
-ADMINS = frozenset({"admin"})
-ORGANISERS = frozenset({"admin", "organiser"})
-EVENT_READERS = frozenset({"admin", "organiser", "matcher"})
 TOKEN_DAYS = 90  # an API token's life unless asked otherwise
 TOKEN_TOUCH = timedelta(minutes=5)
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")

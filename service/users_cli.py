@@ -14,15 +14,14 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from service.roles import ROLES
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from service.config import ServiceSettings
 
 BAD_INPUT = 2
-# service.auth.ROLES, spelt out here because importing service.auth loads the database
-# models; tests/test_cli.py checks that the two agree.
-ROLES = ("admin", "matcher", "organiser", "analyst")
 
 
 class CommandError(Exception):

@@ -268,12 +268,3 @@ def test_help_imports_nothing_heavy() -> None:
         check=True,
     )
     assert completed.stdout.strip() == "[]"
-
-
-def test_the_cli_roles_are_the_service_roles() -> None:
-    # service/users_cli.py spells the roles out so that `matcher --help` need not import
-    # service.auth (and with it the database models).
-    from service.auth import ROLES
-    from service.users_cli import ROLES as CLI_ROLES
-
-    assert CLI_ROLES == ROLES

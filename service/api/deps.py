@@ -9,7 +9,10 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from service.auth import (
+from service.auth import current_token, token_used
+from service.config import ServiceSettings
+from service.models import User
+from service.roles import (
     ADMINS,
     EVENT_READERS,
     ORGANISERS,
@@ -17,11 +20,7 @@ from service.auth import (
     REPORT_READERS,
     ROUND_READERS,
     STAFF,
-    current_token,
-    token_used,
 )
-from service.config import ServiceSettings
-from service.models import User
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `matcher users add`")
 

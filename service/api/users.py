@@ -22,10 +22,8 @@ from service.api.auth import SignInService, refusal
 from service.api.deps import DB, Admin, _bearer, role_refusal
 from service.api.schemas import MAX_INT, SIGNED_IN, Body, PathId, Timestamp, error, errors
 from service.auth import (
-    ADMINS,
     PASSWORD_MAX,
     PASSWORD_MIN,
-    ROLES,
     NameTaken,
     UserError,
     check_role,
@@ -36,6 +34,7 @@ from service.auth import (
 )
 from service.errors import Conflict, Invalid
 from service.models import User
+from service.roles import ADMINS, ROLES
 from service.sign_in import TooManyAttempts, WrongPassword, client_address, signed_in_user
 
 router = APIRouter(tags=["users"], responses=SIGNED_IN)

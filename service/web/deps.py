@@ -15,7 +15,9 @@ from fastapi.templating import Jinja2Templates
 from matcher.scoring import parts_line
 from matcher.vocab import code_words, words_in
 from service.api.deps import DB, role_refusal
-from service.auth import (
+from service.errors import ServiceError
+from service.models import User, WebSession
+from service.roles import (
     ADMINS,
     EVENT_READERS,
     PEOPLE_READERS,
@@ -23,8 +25,6 @@ from service.auth import (
     ROUND_READERS,
     STAFF,
 )
-from service.errors import ServiceError
-from service.models import User, WebSession
 from service.web import sessions
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")

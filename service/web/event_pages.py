@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from service import events
 from service.api.deps import DB, Settings
 from service.api.schemas import LINE, LINES, PersonId, control_refusal
-from service.auth import EVENT_READERS, ORGANISERS
 from service.errors import Invalid
 from service.people import mentee_summaries, mentor_summaries
+from service.roles import EVENT_READERS, ORGANISERS
 from service.web.deps import CurrentViewer, render
 
 router = APIRouter(include_in_schema=False)

@@ -21,10 +21,10 @@ from matcher.preview import FileRead
 from service import exclusions, people
 from service.api.deps import DB, Settings
 from service.api.people import import_public
-from service.auth import STAFF
 from service.db import commit_or_retry
 from service.errors import NotFound
 from service.models import User
+from service.roles import STAFF
 from service.uploads import Upload, read_files
 from service.web.deps import CurrentViewer, render
 

@@ -12,9 +12,9 @@ from service import finance, matches, monitoring
 from service.api.deps import DB, Settings
 from service.api.reports import YEARS
 from service.api.schemas import LINES
-from service.auth import PEOPLE_READERS, REPORT_READERS, STAFF
 from service.errors import Conflict, Invalid
 from service.people import mentor_summaries
+from service.roles import PEOPLE_READERS, REPORT_READERS, STAFF
 from service.web.chart import BarChart, bar_chart
 from service.web.deps import CurrentViewer, render
 from service.web.paging import PER_PAGE, back_with, page_of, safe_back

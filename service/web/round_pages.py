@@ -13,12 +13,12 @@ from sqlalchemy import select
 from service import approval, round_inputs, round_runs, rounds
 from service.api.deps import DB, Settings
 from service.api.schemas import LINE, LINES
-from service.auth import ROUND_READERS, STAFF
 from service.downloads import MEDIA_TYPES, introductions_file, round_file
 from service.errors import Conflict, NotFound
 from service.jobs import job_view
 from service.models import Job, Mentee, Mentor
 from service.people import mentee_summaries, mentor_summaries
+from service.roles import ROUND_READERS, STAFF
 from service.web.deps import CurrentViewer, render
 
 router = APIRouter(include_in_schema=False)

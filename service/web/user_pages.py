@@ -17,9 +17,7 @@ from service import accounts, audit
 from service.api.auth import SignInService
 from service.api.deps import DB
 from service.auth import (
-    ADMINS,
     PASSWORD_MAX,
-    ROLES,
     NameTaken,
     UserError,
     check_role,
@@ -27,6 +25,7 @@ from service.auth import (
     password_problem,
 )
 from service.errors import Conflict, Invalid, ServiceError
+from service.roles import ADMINS, ROLES
 from service.sign_in import TooManyAttempts, WrongPassword, client_address, signed_in_user
 from service.web import sessions
 from service.web.deps import CurrentViewer, Forbidden, Viewer, current_viewer, render

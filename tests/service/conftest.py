@@ -19,9 +19,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from service.app import create_app
-from service.auth import ROLES, create_user, issue_token
+from service.auth import create_user, issue_token
 from service.config import ServiceSettings
 from service.db import transaction
+from service.roles import ROLES
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
