@@ -45,7 +45,8 @@ BAND = {"capacity": {"min": 1, "max": 4}}
 BIG_UPLOADS = {"MATCHER_MAX_UPLOAD_BYTES": "20000000"}
 
 
-def _import(http: httpx.Client, sample: str) -> None:
+def import_sample(http: httpx.Client, sample: str) -> None:
+    """The shipped sample's mentors and mentees, imported over HTTP."""
     for kind in ("mentors", "mentees"):
         path = sample_dir(sample) / f"{kind}.csv"
         answer = http.post(
@@ -54,7 +55,9 @@ def _import(http: httpx.Client, sample: str) -> None:
         answer.raise_for_status()
 
 
-def _round(http: httpx.Client, mentee_ids: list[str], kind: str | None) -> int:
+def race_round(http: httpx.Client, mentee_ids: list[str], kind: str | None) -> int:
+    """A round of these mentees run to its proposals, every one of them pinned on (or
+    forbidden from) the race's mentor when ``kind`` says so; its id."""
     body = {"name": "race", "settings": BAND, "time_limit": 20, "mentee_ids": mentee_ids}
     round_id = int(http.post("/api/rounds", json=body).json()["id"])
     for mentee_id in mentee_ids if kind else ():
@@ -63,12 +66,16 @@ def _round(http: httpx.Client, mentee_ids: list[str], kind: str | None) -> int:
     job_id = http.post(f"/api/rounds/{round_id}/run").json()["job_id"]
     while (job := http.get(f"/api/jobs/{job_id}").json())["status"] not in ("done", "failed"):
         time.sleep(0.05)
-    if job["status"] != "done":
-        raise RuntimeError(f"round {round_id}: {job}")
+    proposed = len(http.get(f"/api/rounds/{round_id}/proposals").json())
+    if job["status"] != "done" or proposed != len(mentee_ids):
+        raise RuntimeError(f"round {round_id}: {job}, {proposed} proposals")
     return round_id
 
 
-def _people() -> tuple[list[list[str]], list[str], list[list[str]]]:
+def race_people() -> tuple[list[list[str]], list[str], list[list[str]]]:
+    """From the LMC sample: three rounds over the same mentees two by two (a cycle); three
+    mentees approved first on the mentor, leaving one place of four; three rounds that each
+    pin one more mentee on that mentor. The pinned pairs pass every hard rule."""
     folder = sample_dir("lmc")
     problem = load_problem(folder / "mentors.csv", folder / "mentees.csv")
     allowed = allowed_pairs(problem)
@@ -78,7 +85,8 @@ def _people() -> tuple[list[list[str]], list[str], list[list[str]]]:
     return [[a, b, c], [c, d, e], [e, f, a]], fits[:3], [[m] for m in fits[3:6]]
 
 
-def _at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+def at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+    """Each call from a thread of its own, all released at the same moment; their answers."""
     answers: list[Any] = [None] * len(calls)
     start = threading.Barrier(len(calls))
 
@@ -94,6 +102,42 @@ def _at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
     return answers
 
 
+def mentees_matched_twice(engine: Engine) -> int:
+    """Mentees with more than one active match (the database's index should allow none)."""
+    return _scalar(
+        engine,
+        "SELECT count(*) FROM (SELECT mentee_id FROM matches WHERE status IN "
+        "('confirmed', 'registered') GROUP BY mentee_id HAVING count(*) > 1) AS d",
+    )
+
+
+def active_load(engine: Engine, mentor_id: str) -> int:
+    with engine.connect() as db:
+        return int(
+            db.execute(
+                text(
+                    "SELECT count(*) FROM matches WHERE mentor_id = :m "
+                    "AND status IN ('confirmed', 'registered')"
+                ),
+                {"m": mentor_id},
+            ).scalar_one()
+        )
+
+
+def reset_approvals(engine: Engine, round_ids: list[int]) -> None:
+    """Back to the moment before the approvals: the same proposals, nobody matched by them."""
+    with engine.begin() as db:
+        for round_id in round_ids:
+            db.execute(text("DELETE FROM matches WHERE round_id = :r"), {"r": round_id})
+            db.execute(
+                text(
+                    "UPDATE rounds SET status = 'proposed', approved_at = NULL, "
+                    "approved_by = NULL WHERE id = :r"
+                ),
+                {"r": round_id},
+            )
+
+
 def _scalar(engine: Engine, sql: str) -> int:
     with engine.connect() as db:
         return int(db.execute(text(sql)).scalar_one())
@@ -101,7 +145,7 @@ def _scalar(engine: Engine, sql: str) -> int:
 
 def approvals(kind: str, servers: int, tries: int, folder: Path) -> dict[str, Any]:
     """Race six approvals ``tries`` times; count what SQL finds wrong after each."""
-    shared, base_ids, alone = _people()
+    shared, base_ids, alone = race_people()
     with fresh_database(kind, folder, POSTGRES_URL) as url, ExitStack() as stack:
         running: list[Server] = [
             stack.enter_context(serve(url, folder / f"approve{i}.log", new_user=i == 0))
@@ -112,16 +156,16 @@ def approvals(kind: str, servers: int, tries: int, folder: Path) -> dict[str, An
             for s in running
         ]
         http = clients[0]
-        _import(http, "lmc")
-        base = _round(http, base_ids, "pin")
+        import_sample(http, "lmc")
+        base = race_round(http, base_ids, "pin")
         http.post(f"/api/rounds/{base}/approve").raise_for_status()
-        overlapping = [_round(http, ids, "forbid") for ids in shared]
-        one_place = [_round(http, ids, "pin") for ids in alone]
+        overlapping = [race_round(http, ids, "forbid") for ids in shared]
+        one_place = [race_round(http, ids, "pin") for ids in alone]
         rounds = overlapping + one_place
         engine = make_engine(url)
         found: Counter[str] = Counter()
         for _try in range(tries):
-            answers = _at_once(
+            answers = at_once(
                 [
                     partial(clients[i % servers].post, f"/api/rounds/{r}/approve")
                     for i, r in enumerate(rounds)
@@ -134,26 +178,9 @@ def approvals(kind: str, servers: int, tries: int, folder: Path) -> dict[str, An
             found["5xx"] += sum(code >= 500 for code in codes.values())
             found["double wins"] += sum(codes[r] == 200 for r in overlapping) > 1
             found["double wins"] += sum(codes[r] == 200 for r in one_place) > 1
-            found["mentees matched twice"] += _scalar(
-                engine,
-                "SELECT count(*) FROM (SELECT mentee_id FROM matches WHERE status IN "
-                "('confirmed', 'registered') GROUP BY mentee_id HAVING count(*) > 1) AS d",
-            )
-            load = _scalar(
-                engine,
-                f"SELECT count(*) FROM matches WHERE mentor_id = '{MENTOR}' "
-                "AND status IN ('confirmed', 'registered')",
-            )
-            found["mentor above maximum"] += load > 4
-            with engine.begin() as db:
-                ids = ", ".join(str(r) for r in rounds)
-                db.execute(text(f"DELETE FROM matches WHERE round_id IN ({ids})"))
-                db.execute(
-                    text(
-                        "UPDATE rounds SET status = 'proposed', approved_at = NULL, "
-                        f"approved_by = NULL WHERE id IN ({ids})"
-                    )
-                )
+            found["mentees matched twice"] += mentees_matched_twice(engine)
+            found["mentor above maximum"] += active_load(engine, MENTOR) > 4
+            reset_approvals(engine, rounds)
         engine.dispose()
     return {"database": kind, "servers": servers, "tries": tries, **found}
 
@@ -187,7 +214,7 @@ def reads(kind: str, each: int, folder: Path) -> list[dict[str, Any]]:
         serve(url, folder / "reads.log", BIG_UPLOADS) as server,
         httpx.Client(base_url=server.url, headers=server.headers, timeout=300) as http,
     ):
-        _import(http, "national")
+        import_sample(http, "national")
         for label in ("alone", "during an import"):
             writer_codes: list[int] = []
             writer = None
