@@ -104,9 +104,7 @@ def _round_page(
     round_ = rounds.get_round(db, round_id)
     proposals = rounds.proposals(db, round_id, named=viewer.named)
     shown = [p for p in proposals if _keep(p, cohort, mentor, q)]
-    last_job = db.scalar(
-        select(Job).where(Job.round_id == round_id).order_by(Job.created_at.desc()).limit(1)
-    )
+    last_job = _last_job(db, round_id)
     editable = viewer.may(STAFF) and round_.status != "approved"
     return render(
         request,
@@ -115,7 +113,7 @@ def _round_page(
         status_code=status_code,
         stale=stale,
         round=rounds.round_view(round_, named=viewer.named),
-        job=_job(last_job, viewer.named) if last_job else None,
+        job=job_view(last_job, named=viewer.named) if last_job else None,
         running=round_.active_job is not None,
         proposals=shown,
         total=len(proposals),
@@ -145,9 +143,7 @@ def round_progress(round_id: int, db: DB, viewer: CurrentViewer) -> dict[str, An
     to show without reloading the page: `running` turns false when the job has ended."""
     viewer.require(ROUND_READERS)
     round_ = rounds.get_round(db, round_id)
-    job = db.scalar(
-        select(Job).where(Job.round_id == round_id).order_by(Job.created_at.desc()).limit(1)
-    )
+    job = _last_job(db, round_id)
     return {
         "running": round_.active_job is not None,
         "status": job.status if job else None,
@@ -156,9 +152,10 @@ def round_progress(round_id: int, db: DB, viewer: CurrentViewer) -> dict[str, An
     }
 
 
-def _job(job: Job, named: bool) -> dict[str, Any]:
-    """The round's last job; for analysts without a failure's words, which can quote records."""
-    return job_view(job, named=named)
+def _last_job(db: DB, round_id: int) -> Job | None:
+    return db.scalar(
+        select(Job).where(Job.round_id == round_id).order_by(Job.created_at.desc()).limit(1)
+    )
 
 
 def _keep(proposal: dict[str, Any], cohort: str, mentor: str, q: str) -> bool:
