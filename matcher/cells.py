@@ -48,7 +48,10 @@ def split_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(LIST_SEPARATOR) if item.strip()]
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (C0 and DEL) but tab and line breaks, which are ordinary text: as a
+# character class, for the service's checks of what it is sent too.
+TEXT_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_CONTROL = re.compile(f"[{TEXT_CONTROLS}]")
 
 
 def control_character(text: str) -> str | None:

@@ -27,13 +27,13 @@ from pydantic import (
 from pydantic.json_schema import GetJsonSchemaHandler, JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from matcher.cells import MAX_ID, MAX_NAME
+from matcher.cells import MAX_ID, MAX_NAME, TEXT_CONTROLS
 
 # The largest value of the database's INTEGER columns (ids, counts).
 MAX_INT = 2**31 - 1
 # Control characters: C0 and DEL. Multi-line text may keep tab, line feed and carriage return.
 _CONTROLS = r"\x00-\x1f\x7f"
-_TEXT_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_TEXT_CONTROLS = TEXT_CONTROLS
 # What stripping removes: Unicode's white space, written out so that the pattern a client
 # reads (an ECMA regex) and the check here agree character for character.
 _BLANKS = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
@@ -41,19 +41,21 @@ _BLANKS += "\u2028\u2029\u202f\u205f\u3000"
 BLANK_CLASS = r"\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 LINE_PATTERN = f"^[^{_CONTROLS}]*$"
 TEXT_PATTERN = f"^[^{_TEXT_CONTROLS}]*$"
-_LINE_BREAKS = frozenset("\t\n\r")
+_SURROGATES = "\ud800-\udfff"
+_REFUSED_IN_LINE = re.compile(f"[{_CONTROLS}{_SURROGATES}]")
+_REFUSED_IN_TEXT = re.compile(f"[{_TEXT_CONTROLS}{_SURROGATES}]")
 
 
 def control_refusal(value: str, *, lines: bool = False) -> str | None:
     """Why ``value`` cannot be stored (a control character, a lone surrogate), or None;
     ``lines`` lets tab and line breaks through."""
-    for position, char in enumerate(value):
-        code = ord(char)
-        if (code < 32 and not (lines and char in _LINE_BREAKS)) or code == 127:
-            return f"must not contain control characters (U+{code:04X} at position {position})"
-        if 0xD800 <= code <= 0xDFFF:
-            return f"must be valid Unicode (a lone surrogate at position {position})"
-    return None
+    found = (_REFUSED_IN_TEXT if lines else _REFUSED_IN_LINE).search(value)
+    if found is None:
+        return None
+    code, position = ord(found.group()), found.start()
+    if 0xD800 <= code <= 0xDFFF:
+        return f"must be valid Unicode (a lone surrogate at position {position})"
+    return f"must not contain control characters (U+{code:04X} at position {position})"
 
 
 class _StringRule:
