@@ -15,9 +15,13 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from scheme import import_scheme, write_scheme
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from datasets.generator import sample_dir
+from matcher.data import ProblemData
+from matcher.readers import load_problem
 from service.app import create_app
 from service.auth import create_user, issue_token
 from service.config import ServiceSettings
@@ -81,3 +85,21 @@ def tokens(app: FastAPI) -> dict[str, str]:
 def as_role(tokens: dict[str, str]) -> Callable[[str], dict[str, str]]:
     """``client.get(url, headers=as_role("analyst"))``."""
     return lambda role: {"Authorization": f"Bearer {tokens[role]}"}
+
+
+@pytest.fixture
+def problem(
+    as_role: Callable[[str], dict[str, str]], client: TestClient, tmp_path: Path
+) -> ProblemData:
+    """A small generated scheme, imported; as ``matcher match`` reads its files."""
+    problem = write_scheme(tmp_path)
+    import_scheme(client, tmp_path, as_role("matcher"))
+    return problem
+
+
+@pytest.fixture
+def lmc(as_role: Callable[[str], dict[str, str]], client: TestClient) -> ProblemData:
+    """The shipped LMC sample, imported; as ``matcher match`` reads its files."""
+    folder = sample_dir("lmc")
+    import_scheme(client, folder, as_role("matcher"))
+    return load_problem(folder / "mentors.csv", folder / "mentees.csv", folder / "exclusions.csv")

@@ -70,3 +70,14 @@ def sign_in(client: TestClient, user: str, password: str, next_path: str = "/rou
     )
     assert answer.status_code == 303, answer.text
     return form_token(client.get("/rounds").text)
+
+
+def approve_new_round(client: TestClient, staff: dict[str, str]) -> list[dict[str, Any]]:
+    """A round of everyone waiting, run and approved through the API; every match stored."""
+    answer = client.post("/api/rounds", json={"name": "Q1", "time_limit": 20}, headers=staff)
+    assert answer.status_code == 201, answer.text
+    round_id = answer.json()["id"]
+    assert run_round(client, round_id, staff)["status"] == "done"
+    assert client.post(f"/api/rounds/{round_id}/approve", headers=staff).status_code == 200
+    found: list[dict[str, Any]] = client.get("/api/matches", headers=staff).json()
+    return found

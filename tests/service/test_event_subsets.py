@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from scheme import import_scheme
 
 from matcher.data import ProblemData
-from matcher.readers import load_problem
 
 Headers = Callable[[str], dict[str, str]]
-LMC = Path(__file__).parents[2] / "datasets" / "samples" / "lmc"
-
-
-@pytest.fixture
-def lmc(client: TestClient, as_role: Headers) -> ProblemData:
-    import_scheme(client, LMC, as_role("matcher"))
-    return load_problem(LMC / "mentors.csv", LMC / "mentees.csv", LMC / "exclusions.csv")
 
 
 def plan(

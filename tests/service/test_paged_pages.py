@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from scheme import import_scheme, run_round, write_scheme
+from scheme import approve_new_round, import_scheme, write_scheme
 from test_record_pages import sign_in
 
 from matcher.data import ProblemData
@@ -42,13 +42,7 @@ def problem(client: TestClient, as_role: Headers, tmp_path: Path) -> ProblemData
 
 @pytest.fixture
 def approved(client: TestClient, as_role: Headers, problem: ProblemData) -> list[dict[str, Any]]:
-    staff = as_role("matcher")
-    answer = client.post("/api/rounds", json={"name": "Q1", "time_limit": 20}, headers=staff)
-    assert answer.status_code == 201, answer.text
-    round_id = answer.json()["id"]
-    assert run_round(client, round_id, staff)["status"] == "done"
-    assert client.post(f"/api/rounds/{round_id}/approve", headers=staff).status_code == 200
-    found: list[dict[str, Any]] = client.get("/api/matches", headers=staff).json()
+    found = approve_new_round(client, as_role("matcher"))
     assert len(found) > 100, "too few matches for three pages"
     return found
 

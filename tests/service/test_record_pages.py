@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from scheme import import_scheme, run_round, write_scheme
+from scheme import approve_new_round
 
 from matcher.data import ProblemData
 from service.web.chart import bar_chart
@@ -73,22 +72,9 @@ def set_status(
 
 
 @pytest.fixture
-def problem(client: TestClient, as_role: Headers, tmp_path: Path) -> ProblemData:
-    problem = write_scheme(tmp_path)
-    import_scheme(client, tmp_path, as_role("matcher"))
-    return problem
-
-
-@pytest.fixture
 def approved(client: TestClient, as_role: Headers, problem: ProblemData) -> list[dict[str, Any]]:
     """The confirmed matches of one round, run and approved through the API."""
-    staff = as_role("matcher")
-    answer = client.post("/api/rounds", json={"name": "Q1", "time_limit": 20}, headers=staff)
-    assert answer.status_code == 201, answer.text
-    round_id = answer.json()["id"]
-    assert run_round(client, round_id, staff)["status"] == "done"
-    assert client.post(f"/api/rounds/{round_id}/approve", headers=staff).status_code == 200
-    found: list[dict[str, Any]] = client.get("/api/matches", headers=staff).json()
+    found = approve_new_round(client, as_role("matcher"))
     assert len(found) >= 10
     return found
 

@@ -5,29 +5,20 @@ list keeps the last good proposals and names the pins that clash."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
-from scheme import import_scheme, run_round
+from scheme import run_round
 
 from matcher.data import ProblemData
-from matcher.readers import load_problem
 from matcher.rules import RULE_CODES, allowed_pairs
 from service.db import transaction
 from service.models import RoundPair
 
 Headers = Callable[[str], dict[str, str]]
-LMC = Path(__file__).parents[2] / "datasets" / "samples" / "lmc"
-
-
-@pytest.fixture
-def lmc(client: TestClient, as_role: Headers) -> ProblemData:
-    import_scheme(client, LMC, as_role("matcher"))
-    return load_problem(LMC / "mentors.csv", LMC / "mentees.csv", LMC / "exclusions.csv")
 
 
 def new_round(client: TestClient, headers: dict[str, str], name: str = "Q1") -> int:

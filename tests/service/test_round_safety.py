@@ -10,23 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
-from scheme import import_scheme, run_round, write_scheme
+from scheme import run_round
 from test_record_pages import sign_in
 
 from matcher.data import ProblemData
 
 Headers = Callable[[str], dict[str, str]]
-
-
-@pytest.fixture
-def problem(client: TestClient, as_role: Headers, tmp_path: Path) -> ProblemData:
-    problem = write_scheme(tmp_path)
-    import_scheme(client, tmp_path, as_role("matcher"))
-    return problem
 
 
 def new_round(client: TestClient, headers: dict[str, str], name: str = "Q1") -> int:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from scheme import import_scheme, run_round, wait_for_job, write_scheme
+from scheme import run_round, wait_for_job
 from sqlalchemy import select
 
 from matcher.checks import evaluate, pair_allowed, violations
@@ -21,13 +19,6 @@ from service.models import Job, Match, Round
 from solver.solve import solve
 
 Headers = Callable[[str], dict[str, str]]
-
-
-@pytest.fixture
-def problem(client: TestClient, as_role: Headers, tmp_path: Path) -> ProblemData:
-    problem = write_scheme(tmp_path)
-    import_scheme(client, tmp_path, as_role("matcher"))
-    return problem
 
 
 def new_round(client: TestClient, headers: dict[str, str], **body: object) -> int:
