@@ -81,11 +81,16 @@ class Viewer:
         links = [
             ("Import", "/import", STAFF),
             ("Rounds", "/rounds", ROUND_READERS),
+            ("People", "/people", PEOPLE_READERS),
             ("Register", "/register", PEOPLE_READERS),
             ("Matches", "/matches", REPORT_READERS),
+            ("Sessions", "/sessions", REPORT_READERS),
+            ("Training", "/training", STAFF),
+            ("Applications", "/applications", STAFF),
             ("Reports", "/reports", REPORT_READERS),
             ("Events", "/events", EVENT_READERS),
             ("Users", "/users", ADMINS),
+            ("Audit", "/audit", ADMINS),
             ("Account", "/account", ROUND_READERS),
         ]
         return [(name, href) for name, href, roles in links if self.may(roles)]

@@ -10,13 +10,18 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from service.web import (
+    application_pages,
+    audit_pages,
     auth_pages,
     docs_page,
     event_pages,
     import_pages,
+    people_pages,
     record_pages,
     round_pages,
+    session_pages,
     sessions,
+    training_pages,
     user_pages,
 )
 from service.web.deps import SignInRequired, Viewer, login_url, render
@@ -26,8 +31,13 @@ ROUTERS = (
     import_pages.router,
     round_pages.router,
     record_pages.router,
+    people_pages.router,
+    session_pages.router,
+    training_pages.router,
+    application_pages.router,
     event_pages.router,
     user_pages.router,
+    audit_pages.router,
 )
 HEADINGS = {
     401: "Please sign in",

@@ -140,7 +140,7 @@ def test_a_round_in_the_browser(
     page.goto(f"{service.url}/login")
     _sign_in(page, service, "analyst")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Rounds", "Matches", "Reports", "Account"]
+        ["Rounds", "Matches", "Sessions", "Reports", "Account"]
     )
     page.goto(f"{service.url}/rounds/{round_id}")
     expect(_proposal_rows(page)).to_have_count(len(proposals))
