@@ -14,7 +14,7 @@ from service import events
 from service.api.deps import DB, Settings
 from service.api.schemas import LINE, LINES, PersonId, control_refusal
 from service.errors import Invalid
-from service.people import mentee_summaries, mentor_summaries
+from service.people import mentor_summaries, waiting_mentees
 from service.roles import EVENT_READERS, ORGANISERS
 from service.web.deps import CurrentViewer, render
 
@@ -24,6 +24,9 @@ NOTICES = {
     "planned": "Event planned: the rotation is below; print the sheets for the evening.",
     "choices": "Choices saved: they are now the people's stated preferences for the next round.",
 }
+# People listed to tick, of each kind: a national scheme's 4,000 waiting mentees would make a
+# page of megabytes; the others are found by a search or pasted as ids.
+LISTED = 200
 CHOICE_RANKS = (1, 2, 3)  # select lists per person when choosing by name
 _SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -51,22 +54,24 @@ def list_events(
     q: Annotated[str, Query(max_length=200), LINE] = "",
 ) -> Response:
     """The events; for organisers, a form listing who may come: active mentors (those with a
-    free place ticked) and mentees waiting for a match (ticked), filtered by ``q``."""
+    free place ticked) and mentees waiting for a match (ticked), filtered by ``q``, at most
+    ``LISTED`` of each so the page stays light at national size."""
     viewer.require(EVENT_READERS)
     can_plan = viewer.may(ORGANISERS)
     mentors: list[dict[str, Any]] = []
     mentees: list[dict[str, Any]] = []
+    found = {"mentors": 0, "mentees": 0}
     if can_plan:
+        active = [
+            m for m in _found(mentor_summaries(db), "mentor_id", q) if m["status"] == "active"
+        ]
+        found["mentors"] = len(active)
         mentors = [
             {"id": m["mentor_id"], "name": m["name"], "ticked": m["remaining_capacity"] > 0}
-            for m in _found(mentor_summaries(db), "mentor_id", q)
-            if m["status"] == "active"
+            for m in active[:LISTED]
         ]
-        mentees = [
-            {"id": m["mentee_id"], "name": m["name"], "ticked": True}
-            for m in _found(mentee_summaries(db), "mentee_id", q)
-            if not m["matched"]
-        ]
+        found["mentees"], waiting = waiting_mentees(db, q, LISTED)
+        mentees = [{"id": m.mentee_id, "name": m.name, "ticked": True} for m in waiting]
     return render(
         request,
         "events.html",
@@ -76,6 +81,7 @@ def list_events(
         q=q,
         mentors=mentors,
         mentees=mentees,
+        found=found,
         today=date.today().isoformat(),
     )
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from scheme import form_token, import_scheme, sign_in, write_scheme
 
+from service.web import event_pages
+
 Headers = Callable[[str], dict[str, str]]
 
 
@@ -132,3 +134,22 @@ def test_who_sees_events(client: TestClient, as_role: Headers, tmp_path: Path) -
     sign_in(analyst, "analyst", "secret-analyst")
     assert analyst.get("/events").status_code == 403
     assert ">Events</a>" not in analyst.get("/rounds").text
+
+
+def test_the_planning_lists_stop_at_their_limit_and_say_how_many_more(
+    client: TestClient, as_role: Headers, tmp_path: Path
+) -> None:
+    problem = write_scheme(tmp_path, n_mentors=6, n_mentees=event_pages.LISTED + 30, seed=8)
+    import_scheme(client, tmp_path, as_role("matcher"))
+    sign_in(client, "organiser", "secret-organiser")
+    page = client.get("/events").text
+    listed = re.findall(r'name="mentee_pick" value="([^"]+)"', page)
+    everyone = sorted(m.mentee_id for m in problem.mentees)
+    assert listed == everyone[: event_pages.LISTED]
+    assert f"Mentees attending ({event_pages.LISTED} listed of {len(everyone)})" in page
+    assert "30 more are not listed and do not attend" in page
+    # A search reaches the mentees past the limit, found in the database by id or name.
+    last = max(problem.mentees, key=lambda m: m.mentee_id)
+    found = client.get("/events", params={"q": last.name.lower()}).text
+    assert last.mentee_id in re.findall(r'name="mentee_pick" value="([^"]+)"', found)
+    assert "more are not listed" not in found

@@ -1,0 +1,21 @@
+"""Searching records by part of an id or a name, in the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, or_
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` for LIKE, lower case, with LIKE's own characters taken literally."""
+    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def contains(text: str, *columns: Any) -> ColumnElement[bool]:
+    """True where any of ``columns`` holds ``text`` (any case)."""
+    if not columns:
+        return false()
+    pattern = like_pattern(text)
+    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
