@@ -16,6 +16,7 @@ from service import audit
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound
 from service.models import Match, Mentee, Mentor, User
+from service.search import contains
 
 STATUSES = ("confirmed", "registered", "ended")
 NEXT = {"confirmed": ("registered", "ended"), "registered": ("ended",), "ended": ()}
@@ -48,15 +49,13 @@ def find_matches(session: Session, status: str | None, search: str, *, names: bo
     text = search.strip().lower()
     if not text:
         return query
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
     columns = [Match.mentor_id, Match.mentee_id]
     if names:
         query = query.join(Mentor, Mentor.mentor_id == Match.mentor_id).join(
             Mentee, Mentee.mentee_id == Match.mentee_id
         )
         columns += [Mentor.name, Mentee.name]
-    wanted: list[ColumnElement[bool]] = [func.lower(c).like(pattern, escape="\\") for c in columns]
+    wanted: list[ColumnElement[bool]] = [contains(text, *columns)]
     if text.isdigit() and len(text) < 10:
         wanted.append(Match.id == int(text))
     return query.where(or_(*wanted))

@@ -39,6 +39,7 @@ from service.models import (
     User,
 )
 from service.people import import_people, stored_table
+from service.search import contains
 
 # Self-described diversity data: only admins read it back (the API shows it to them alone,
 # in a person's history); other staff may still send it in a file, never see it on a page.
@@ -140,14 +141,7 @@ def find_people(kind: Kind, search: str, status: str, cohort: str) -> Select[Any
     query = select(model)
     text = search.strip().lower()
     if text:
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        query = query.where(
-            or_(
-                func.lower(kind.id_of(model)).like(pattern, escape="\\"),
-                func.lower(model.name).like(pattern, escape="\\"),
-            )
-        )
+        query = query.where(contains(text, kind.id_of(model), model.name))
     if kind.name == "mentees":
         active = exists().where(
             and_(Match.mentee_id == Mentee.mentee_id, Match.status.in_(ACTIVE_MATCH_STATUSES))

@@ -19,6 +19,7 @@ from service import audit
 from service.errors import Conflict, Invalid, NotFound
 from service.models import AuditEntry, Match, Mentee, Mentor, MentoringSession, User
 from service.people import ACTIVE_MATCH
+from service.search import contains
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
@@ -97,17 +98,12 @@ def find_sessions(month: str | None, search: str, *, names: bool) -> Select[Any]
     text = search.strip().lower()
     if not text:
         return query
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-    def like(column: Any) -> ColumnElement[bool]:
-        return func.lower(column).like(pattern, escape="\\")
-
     # People first (thousands of rows), then their sessions through indexed ids.
     mentors = select(Mentor.mentor_id).where(
-        or_(like(Mentor.mentor_id), like(Mentor.name)) if names else like(Mentor.mentor_id)
+        contains(text, Mentor.mentor_id, *([Mentor.name] if names else []))
     )
     mentees = select(Mentee.mentee_id).where(
-        or_(like(Mentee.mentee_id), like(Mentee.name)) if names else like(Mentee.mentee_id)
+        contains(text, Mentee.mentee_id, *([Mentee.name] if names else []))
     )
     wanted: list[ColumnElement[bool]] = [
         MentoringSession.mentor_id.in_(mentors),
@@ -179,11 +175,7 @@ def find_mentors(db: Session, search: str, limit: int = MENTORS_LISTED) -> tuple
     text = search.strip().lower()
     if not text:
         return [], 0
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    where = or_(
-        func.lower(Mentor.mentor_id).like(pattern, escape="\\"),
-        func.lower(Mentor.name).like(pattern, escape="\\"),
-    )
+    where = contains(text, Mentor.mentor_id, Mentor.name)
     total = db.scalar(select(func.count()).select_from(Mentor).where(where)) or 0
     exact = case((func.lower(Mentor.mentor_id) == text, 0), else_=1)
     found = db.scalars(select(Mentor).where(where).order_by(exact, Mentor.mentor_id).limit(limit))
