@@ -1,4 +1,5 @@
-"""The mentor register, the matches and their lifecycle, and the reports (figures, ledger)."""
+"""The mentor register, the matches and their lifecycle, and the reports (figures, ledger) with
+their downloads as of a date."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from service import finance, matches, monitoring
+from service import finance, matches, monitoring, report_files
 from service.api.deps import DB, Settings
 from service.api.reports import YEARS
-from service.api.schemas import LINES
-from service.errors import Conflict, Invalid
+from service.api.schemas import LINE, LINES
+from service.config import ServiceSettings
+from service.errors import Conflict, Invalid, NotFound
+from service.models import Mentee
 from service.people import mentor_summaries
 from service.roles import PEOPLE_READERS, REPORT_READERS, STAFF
 from service.web.chart import BarChart, bar_chart
@@ -29,6 +34,8 @@ Search = Annotated[str, Query(max_length=100)]
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
 PerPage = Annotated[int, Query(ge=1, le=10_000)]
 Back = Annotated[str, Form(max_length=2000)]
+Year = Annotated[int | None, Query(ge=YEARS[0], le=YEARS[1])]
+AsOf = Annotated[str, Query(max_length=10), LINE]
 
 
 def gbp(amount: float) -> str:
@@ -104,6 +111,7 @@ def list_matches(
         "matches.html",
         viewer,
         matches=matches.match_views(db, found, named=viewer.named),
+        cohorts=_cohorts(db, {m.mentee_id for m in found}),
         statuses=matches.STATUSES,
         status=status,
         q=search,
@@ -115,6 +123,17 @@ def list_matches(
         today=date.today().isoformat(),
         notice=NOTICES[notice].format(match=match) if notice in NOTICES else "",
     )
+
+
+def _cohorts(db: Session, mentee_ids: set[str]) -> dict[str, str]:
+    """Mentee id -> cohort code, of the mentees on a page (the cohort only: it is shown to
+    analysts too, as on the round page)."""
+    if not mentee_ids:
+        return {}
+    rows = db.execute(
+        select(Mentee.mentee_id, Mentee.record).where(Mentee.mentee_id.in_(mentee_ids))
+    )
+    return {mentee_id: str(record.get("cohort") or "") for mentee_id, record in rows}
 
 
 @router.get("/matches/{match_id}/end")
@@ -198,24 +217,26 @@ def reports(
     db: DB,
     viewer: CurrentViewer,
     settings: Settings,
-    year: Annotated[int | None, Query(ge=YEARS[0], le=YEARS[1])] = None,
+    year: Year = None,
+    as_of: AsOf = "",
 ) -> Response:
-    """Today's monitoring figures, and the ledger of one financial year (default: this one)."""
+    """The monitoring figures as of a day (default today), and the ledger of one financial
+    year (default: this one) as the records stand today; each downloadable."""
     viewer.require(REPORT_READERS)
     tariff = finance.Tariff.from_settings(settings)
     today = date.today()
-    fy = (
-        finance.FinancialYear(year, tariff.year_start_month)
-        if year is not None
-        else finance.FinancialYear.containing(today, tariff.year_start_month)
-    )
+    day = _as_of(as_of, today)
+    fy = _year(year, tariff, today)
     ledger = finance.year_ledger(db, fy, tariff)
-    figures = monitoring.monitoring(db, tariff, today)
+    figures = monitoring.monitoring(db, tariff, day)
     return render(
         request,
         "reports.html",
         viewer,
         today=today.isoformat(),
+        today_words=report_files.as_of_words(today),
+        as_of=day.isoformat(),
+        as_of_words=report_files.as_of_words(day),
         monitoring=figures,
         figures=_figures(figures),
         year=fy,
@@ -227,6 +248,93 @@ def reports(
         chart=_chart(ledger),
         chart_desc=_chart_desc(ledger),
     )
+
+
+@router.get("/reports/monitoring.{kind}")
+def monitoring_download(
+    kind: str, db: DB, viewer: CurrentViewer, settings: Settings, as_of: AsOf = ""
+) -> Response:
+    """The monitoring figures as of a day (default today), as CSV or XLSX; no names in them."""
+    viewer.require(REPORT_READERS)
+    _check_kind(kind)
+    tariff = finance.Tariff.from_settings(settings)
+    figures = monitoring.monitoring(db, tariff, _as_of(as_of, date.today()))
+    name = report_files.file_name("monitoring", figures.year, figures.as_of, kind)
+    return _download(report_files.monitoring_file(figures, kind), kind, name)
+
+
+@router.get("/reports/ledger.{kind}")
+def ledger_download(
+    kind: str, db: DB, viewer: CurrentViewer, settings: Settings, year: Year = None
+) -> Response:
+    """The ledger of one financial year as the records stand today: the months (CSV), or
+    the months and the lines per mentor and month (XLSX). Analysts get mentor ids only."""
+    viewer.require(REPORT_READERS)
+    _check_kind(kind)
+    return _ledger(db, settings, year, kind, named=viewer.named, by_mentor=False)
+
+
+@router.get("/reports/ledger-by-mentor.csv")
+def ledger_by_mentor_download(
+    db: DB, viewer: CurrentViewer, settings: Settings, year: Year = None
+) -> Response:
+    """The ledger's lines per mentor and month, adding up to the months' (CSV). Analysts get
+    mentor ids, never names."""
+    viewer.require(REPORT_READERS)
+    return _ledger(db, settings, year, "csv", named=viewer.named, by_mentor=True)
+
+
+def _ledger(
+    db: Session,
+    settings: ServiceSettings,
+    year: int | None,
+    kind: str,
+    *,
+    named: bool,
+    by_mentor: bool,
+) -> Response:
+    tariff = finance.Tariff.from_settings(settings)
+    today = date.today()
+    fy = _year(year, tariff, today)
+    paid = finance.year_payments(db, fy, tariff)
+    ledger = finance.ledger(paid, fy, tariff)
+    content = report_files.ledger_file(
+        db, ledger, paid, today, kind, named=named, by_mentor=by_mentor
+    )
+    report = "ledger-by-mentor" if by_mentor else "ledger"
+    return _download(content, kind, report_files.file_name(report, fy, today, kind))
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in report_files.KINDS:
+        raise NotFound(f"no download of kind {kind!r}: choose csv or xlsx")
+
+
+def _download(content: bytes, kind: str, name: str) -> Response:
+    return Response(
+        content,
+        media_type=report_files.MEDIA_TYPES[kind],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _year(year: int | None, tariff: finance.Tariff, today: date) -> finance.FinancialYear:
+    if year is not None:
+        return finance.FinancialYear(year, tariff.year_start_month)
+    return finance.FinancialYear.containing(today, tariff.year_start_month)
+
+
+def _as_of(text: str, today: date) -> date:
+    """The as-of day of the form's ``YYYY-MM-DD`` (empty: today), in the years reports cover."""
+    if not text.strip():
+        return today
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid(f"the as-of date {text!r} is not a date as YYYY-MM-DD") from None
+    if not YEARS[0] <= day.year <= YEARS[1]:
+        raise Invalid(f"the as-of date must be in the years {YEARS[0]} to {YEARS[1]}")
+    return day
 
 
 def _figures(m: monitoring.Monitoring) -> list[tuple[str, str]]:

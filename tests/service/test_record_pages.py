@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from scheme import approve_new_round
 
 from matcher.data import ProblemData
+from matcher.vocab import code_words
 from service.web.chart import bar_chart
 
 Headers = Callable[[str], dict[str, str]]
@@ -125,13 +126,15 @@ def test_staff_register_and_end_matches(
     assert page.status_code == 200, page.text
     people = {p.mentor_id: p.name for p in problem.mentors}
     people |= {p.mentee_id: p.name for p in problem.mentees}
+    cohorts = {p.mentee_id: p.cohort for p in problem.mentees}
     shown = re.findall(r'<tr id="match-(\d+)">', page.text)
     assert shown == [str(m["id"]) for m in approved]
     for match in approved:
         row = cells(page.text, f"match-{match['id']}")
         assert row[2] == f"{people[match['mentor_id']]} {match['mentor_id']}"
         assert row[3] == f"{people[match['mentee_id']]} {match['mentee_id']}"
-        assert row[4] == "confirmed"
+        assert row[4] == code_words(cohorts[match["mentee_id"]])  # "Mid-career GP"
+        assert row[5] == "confirmed"
         assert f'aria-label="Register match {match["id"]}"' in page.text
         assert f'<form method="get" action="/matches/{match["id"]}/end">' in page.text
 
@@ -163,7 +166,7 @@ def test_staff_register_and_end_matches(
     assert (stored["status"], stored["end_reason"]) == ("ended", "moved away")
     page = client.get("/matches?status=ended")
     assert re.findall(r'<tr id="match-(\d+)">', page.text) == [str(first)]
-    assert cells(page.text, f"match-{first}")[9] == "moved away"
+    assert cells(page.text, f"match-{first}")[10] == "moved away"
     assert f'aria-label="End match {first}"' not in page.text
     page = client.get("/matches?status=confirmed")
     assert len(re.findall(r'<tr id="match-', page.text)) == len(approved) - 1
