@@ -82,6 +82,7 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str | None] = mapped_column(String(64))
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
     # Ids and counts only: never names, e-mails, GMC numbers or diversity data.
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
@@ -252,6 +253,19 @@ class MentoringSession(Base):
     held_on: Mapped[date] = mapped_column(Date, index=True)
     minutes: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SessionReturn(Base):
+    """A mentor's monthly return, kept under the one-time id of the form it came in: the
+    primary key makes the database refuse the same form twice (a double click, a resend)."""
+
+    __tablename__ = "session_returns"
+    form_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mentor_id: Mapped[str] = mapped_column(ForeignKey("mentors.mentor_id"), index=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    sessions: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Event(Base):

@@ -13,11 +13,12 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import audit
 from service.errors import Conflict, Invalid, NotFound
-from service.models import AuditEntry, Match, Mentee, Mentor, MentoringSession, User
+from service.models import Match, Mentee, Mentor, MentoringSession, SessionReturn, User
 from service.people import ACTIVE_MATCH
 from service.search import contains
 
@@ -341,23 +342,25 @@ def log_return(
     or none (``ReturnInvalid`` names the bad rows). Each session is audited as the API
     audits it, and the return once under its one-time ``form_id``.
 
-    The same form sent twice logs once: the mentor's row is locked first (PostgreSQL; on
-    SQLite the writer holds the database), so the second sending waits, then finds the
-    first's ``sessions.return`` audit entry for ``form_id`` and logs nothing."""
-    mentor = db.get(Mentor, mentor_id, with_for_update=True)
+    The same form sent twice logs once: the return is stored first under ``form_id``, the
+    primary key of ``session_returns``, so a second sending (waiting on the first's row on
+    PostgreSQL, on the writer's lock on SQLite) is refused by the database and logs nothing."""
+    mentor = db.get(Mentor, mentor_id)
     if mentor is None:
         raise NotFound(f"no mentor with id {mentor_id}")
-    done = db.scalar(
-        select(AuditEntry.id).where(
-            AuditEntry.action == RETURN_ACTION, AuditEntry.entity_id == form_id
-        )
+    kept = SessionReturn(
+        form_id=form_id, mentor_id=mentor_id, month=month, sessions=0, user_id=user.id
     )
-    if done is not None:
+    try:
+        with db.begin_nested():
+            db.add(kept)
+    except IntegrityError:
         return ReturnLogged(0, 0, repeated=True)
     matches = return_matches(db, mentor_id, month)
     entries = check_return(rows, matches, month, today)
     for entry in entries:
         log_session(db, user, entry.match_id, entry.held_on, entry.minutes, today)
+    kept.sessions = len(entries)
     mentee_of = {m.id: m.mentee_id for m in matches}
     mentees = len({mentee_of[entry.match_id] for entry in entries})
     audit.record(

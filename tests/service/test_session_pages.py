@@ -30,7 +30,7 @@ from test_server_smoke import add_user, server
 from benchmarks.concurrency import at_once
 from matcher.data import ProblemData
 from service.db import transaction
-from service.models import AuditEntry, Match, MentoringSession
+from service.models import AuditEntry, Match, MentoringSession, SessionReturn
 from service.session_logs import ReturnInvalid, TypedRow, check_return
 
 Headers = Callable[[str], dict[str, str]]
@@ -295,6 +295,9 @@ def test_the_same_form_sent_twice_logs_once(
     assert "nothing was logged twice" in client.get(again.headers["location"]).text
     assert stored(app) == [(matches[0]["id"], FIRST.replace(day=8), 60)]
     assert audited(app, "sessions.return") == 1
+    with app.state.sessions() as db:
+        kept = db.execute(select(SessionReturn.mentor_id, SessionReturn.sessions)).all()
+    assert kept == [(mentor_id, 1)]
     # A fresh form (a new one-time id) logs the same session again, as the API would.
     assert send_return(client, mentor_id, csrf, typed).status_code == 303
     assert len(stored(app)) == 2
