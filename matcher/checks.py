@@ -182,7 +182,8 @@ def waiting_days(problem: ProblemData) -> dict[str, int]:
 
 
 def evaluate(problem: ProblemData, pairs: Iterable[tuple[str, str]]) -> dict[str, int]:
-    """The levels of the objective (SPEC section 4) recomputed from the records."""
+    """The levels of the objective (SPEC section 4) recomputed from the records; with previous
+    pairs (a re-run) also ``changes``, the previous pairs not kept."""
     pairs = list(pairs)
     mentors = {m.mentor_id: m for m in problem.mentors}
     mentees = {m.mentee_id: m for m in problem.mentees}
@@ -206,10 +207,14 @@ def evaluate(problem: ProblemData, pairs: Iterable[tuple[str, str]]) -> dict[str
     chosen = set(pairs)
     churn = sum(1 for p in problem.previous if (p.mentor_id, p.mentee_id) not in chosen)
 
-    return {
+    levels = {
         "priority_matched": sum(1 for j in matched if mentees[j].cohort in priority),
         "matched": len(matched),
         "waiting_days": sum(waited[j] for j in matched),
         "quality": quality,
         "penalty": w.balance * balance + w.mix * mix + w.churn * churn,
     }
+    if problem.previous:
+        # A re-run's own level, between who is matched and quality: previous pairs not kept.
+        levels["changes"] = churn
+    return levels

@@ -17,17 +17,18 @@ from matcher.errors import InputError
 from matcher.geo import haversine_km
 from matcher.vocab import FACE_TO_FACE, VIRTUAL, slot_mask
 
-# (code, phrase used in explanations)
+# (code, phrase used in explanations). A phrase describes the mentors the rule removes for a
+# mentee, so that "4 mentors <phrase>" and "of 30 mentors, 4 <phrase>" read as plain English.
 RULES: tuple[tuple[str, str], ...] = (
     ("inactive", "not active"),
     ("full", "already at capacity"),
     ("excluded", "excluded (e.g. supervisor or line manager)"),
     ("same_practice", "in the same practice"),
     ("same_pcn", "in the same PCN"),
-    ("availability", "no shared weekly slot"),
-    ("mode", "no shared meeting mode"),
-    ("distance", "too far for face-to-face"),
-    ("gender", "not the gender the mentee requires"),
+    ("availability", "with no shared weekly slot"),
+    ("mode", "with no shared meeting mode"),
+    ("distance", "too far away to meet face to face"),
+    ("gender", "not of the gender the mentee requires"),
 )
 RULE_CODES: tuple[str, ...] = tuple(code for code, _ in RULES)
 RULE_PHRASES: dict[str, str] = dict(RULES)

@@ -24,6 +24,7 @@ from service.models import Job, Proposal, Round, User
 from service.round_inputs import build_problem, pin_clashes
 from service.rounds import get_round
 from service.solving import solve_in_child
+from solver.diagnose import PINNED_PAIR
 
 
 def start_run(session: Session, user: User, round_id: int, runner: JobRunner) -> Job:
@@ -173,8 +174,8 @@ def _store_failure(
     the round says which pins clash (the service's words for pins that break a hard rule,
     the solver's for the other clashes)."""
     clashes = pin_clashes(problem)
-    # The solver's own sentence for such a pin starts with "Lock"; ours replaces it.
-    clashes += [c for c in result.conflicts if not (clashes and c.startswith("Lock "))]
+    # The solver's own sentence for such a pin starts with PINNED_PAIR; ours replaces it.
+    clashes += [c for c in result.conflicts if not (clashes and c.startswith(PINNED_PAIR))]
     with transaction(sessions) as session:
         round_ = get_round(session, round_id)
         round_.runs += 1

@@ -22,9 +22,25 @@ class Status(Enum):
         }[self]
 
 
-# The lexicographic objective, in order. `maximize` is False only for the penalty level.
+# The lexicographic objective of a first run, in order (SPEC section 4): who is matched
+# (priority mentees, all mentees, then the days they waited), then pair quality, then the
+# balance / mix penalty.
 LEVEL_NAMES: tuple[str, ...] = ("priority_matched", "matched", "waiting_days", "quality", "penalty")
-LEVEL_MAXIMIZE: dict[str, bool] = {name: name != "penalty" for name in LEVEL_NAMES}
+# A re-run (previous pairs given) puts the fewest changes from them between who is matched and
+# pair quality: staff have reviewed the last proposals, so a forbid or a pin should move few
+# other pairs, but never at the cost of a mentee's place (see ``solver.stability``).
+RERUN_LEVEL_NAMES: tuple[str, ...] = (
+    "priority_matched",
+    "matched",
+    "waiting_days",
+    "changes",
+    "quality",
+    "penalty",
+)
+# `maximize` is False for the levels that count what is lost: changes and the penalty.
+LEVEL_MAXIMIZE: dict[str, bool] = {
+    name: name not in ("changes", "penalty") for name in RERUN_LEVEL_NAMES
+}
 
 
 @dataclass(frozen=True)
@@ -76,7 +92,8 @@ class Result:
 
     @property
     def gap(self) -> float:
-        """Relative gap of the first level that is not proven optimal (levels 1-3), else 0."""
+        """Relative gap of the first level that is not proven optimal (all but the penalty),
+        else 0."""
         for level in self.levels:
             if level.name != "penalty" and not level.proven:
                 return level.gap

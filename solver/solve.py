@@ -8,6 +8,10 @@
 4. Search (``solver.strategies``): the relaxation's optimal face; else branching on which
    mentors are used; else CP-SAT level by level. Above ``FULL_MODEL_PAIRS`` allowed pairs the
    last two work on each mentee's and mentor's best pairs plus the relaxation's.
+
+On a re-run (previous pairs given) steps 3-4 work on scores that weigh each kept previous pair
+above any quality (``solver.stability``): fewest changes come right after who is matched, and
+the result reports them as a level of their own.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from solver.diagnose import diagnose, unmatched_reasons
 from solver.flow import relax
 from solver.instance import Instance, build_instance
 from solver.result import Pair, Result, Status
+from solver.stability import stability
 from solver.strategies import (
     FULL_MODEL_PAIRS,
     Progress,
@@ -64,7 +69,12 @@ def solve(
     if diagnosis.clashes:
         return _infeasible(inst, list(diagnosis.clashes), started, timings)
 
-    relaxation = relax(inst)
+    keep = stability(inst)
+    if keep is not None and keep.weight == 0:
+        say("the round is too large to weigh changes above quality: they only add to the penalty")
+    # The search's view of the round: on a re-run its quality level counts kept pairs first.
+    search = inst if keep is None else keep.instance(inst)
+    relaxation = relax(search)
     t = lap("relaxation", t)
     bounds = {
         "priority_matched": relaxation.priority_matched,
@@ -78,10 +88,12 @@ def solve(
 
     full = len(inst.pairs) <= full_model_pairs
     round_ = Round(
-        inst=inst,
+        inst=search,
         relaxation=relaxation,
         bounds=bounds,
-        candidates=np.arange(len(inst.pairs)) if full else candidate_pairs(inst, relaxation.chosen),
+        candidates=np.arange(len(inst.pairs))
+        if full
+        else candidate_pairs(search, relaxation.chosen),
         full=full,
         deadline=started + time_limit,
         seed=seed,
@@ -102,6 +114,9 @@ def solve(
     if isinstance(outcome, list):
         return _infeasible(inst, outcome, started, timings)
     chosen, levels, n_candidates = outcome
+    if keep is not None:
+        levels = keep.levels(inst, chosen, levels)
+        say(f"changes from the previous pairs: {keep.changes(chosen)} of {keep.n_previous}")
     status = Status.OPTIMAL if all(level.proven for level in levels) else Status.FEASIBLE
     return Result(
         status=status,
