@@ -2,24 +2,67 @@
 
 The checks come from ``matcher.eligibility`` and are stored with the answers, so a decision
 made later reads the checks as the applicant was judged, even if the local minimum changes.
+
+An approval may carry the applicant's register entry (``MentorEntry``): the applicant then
+joins the register in the same transaction as the decision, through the same validation and
+versioning as a mentors import of one row (``service.people.import_people``).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Select, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from matcher.columns import MENTORS
 from matcher.eligibility import Answers, check_application, is_eligible
-from service import audit
+from matcher.errors import InputError, Problem
+from matcher.readers import PeopleFile, mentors_file
+from matcher.settings import Settings
+from matcher.spreadsheet import Table
+from service import audit, people
 from service.db import utcnow
 from service.errors import Conflict, NotFound
-from service.models import Application, User
+from service.models import Application, Mentor, User
 
 DECISIONS = ("approved", "rejected")
 PENDING = "pending"
+FILTERS = (PENDING, *DECISIONS)
+
+
+@dataclass(frozen=True)
+class MentorEntry:
+    """What the register needs of an approved applicant beyond the application: cells as a
+    mentors file holds them (``focus_areas`` and ``availability`` are ``;`` lists). The name,
+    e-mail, GMC number, clinical sessions and years since CCT come from the application."""
+
+    mentor_id: str
+    focus_areas: str = ""
+    availability: str = ""
+    modes: str = ""
+    capacity_max: str = ""
+    practice_code: str = ""
+
+    def row(self, application: Application) -> dict[str, str]:
+        """The one-row mentors table's cells (empty ones left out, as an import drops them)."""
+        answers = application.answers
+        cells = {
+            "mentor_id": self.mentor_id.strip(),
+            "name": application.applicant_name,
+            "email": application.email or "",
+            "gmc_number": application.gmc_number,
+            "practice_code": self.practice_code.strip(),
+            "capacity_max": self.capacity_max.strip(),
+            "focus_areas": self.focus_areas.strip(),
+            "availability": self.availability.strip(),
+            "modes": self.modes.strip(),
+            "years_post_cct": f"{float(answers['years_post_cct']):g}",
+            "clinical_sessions_per_week": f"{float(answers['clinical_sessions_per_week']):g}",
+        }
+        return {column: value for column, value in cells.items() if value}
 
 
 def create(
@@ -75,10 +118,42 @@ def listing(session: Session, decision: str | None = None) -> list[Application]:
     return list(session.scalars(query))
 
 
+def find(decision: str | None = None) -> Select[Any]:
+    """Applications of one decision of ``FILTERS`` (or all); unordered: see ``page``."""
+    query = select(Application)
+    if decision == PENDING:
+        query = query.where(Application.decision.is_(None))
+    elif decision is not None:
+        if decision not in DECISIONS:
+            raise ValueError(f"unknown decision {decision!r}")  # the page's parameter prevents this
+        query = query.where(Application.decision == decision)
+    return query
+
+
+def count(session: Session, query: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def page(session: Session, query: Select[Any], offset: int, limit: int) -> list[Application]:
+    """``limit`` applications from ``offset``, newest first."""
+    ordered = query.order_by(Application.id.desc()).offset(offset).limit(limit)
+    return list(session.scalars(ordered))
+
+
 def decide(
-    session: Session, user: User, application_id: int, decision: str, reason: str
+    session: Session,
+    user: User,
+    application_id: int,
+    decision: str,
+    reason: str,
+    mentor: MentorEntry | None = None,
 ) -> Application:
-    """Approve or reject once. Approving an application that failed a check is a conflict."""
+    """Approve or reject once. Approving an application that failed a check is a conflict.
+
+    An approval with ``mentor`` adds the applicant to the register as that mentor, in this
+    transaction: an ``InputError`` naming the columns (nothing written) if the entry is not
+    a valid mentors row or its id is taken. The caller commits, or rolls back on any error.
+    """
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")  # the schema prevents this
     application = get(session, application_id)
@@ -91,32 +166,71 @@ def decide(
             f"{len(failed)} check(s): {', '.join(failed)}",
             failed=failed,
         )
+    joining = read_entry(session, application, mentor) if decision == "approved" else None
+    values: dict[str, Any] = {
+        "decision": decision,
+        "decision_reason": reason,
+        "decided_at": utcnow(),
+        "decided_by": user.id,
+    }
+    if joining is not None:
+        values["mentor_id"] = _new_id(joining)
     # Only one decision wins when two admins decide at once: the update requires "undecided".
-    now = utcnow()
     result = cast(
         CursorResult[Any],
         session.execute(
             update(Application)
             .where(Application.id == application_id, Application.decision.is_(None))
-            .values(decision=decision, decision_reason=reason, decided_at=now, decided_by=user.id)
+            .values(**values)
             .execution_options(synchronize_session=False)
         ),
     )
     if result.rowcount != 1:
         session.refresh(application)
         raise _already_decided(application)
+    if joining is not None:
+        _join_register(session, user, joining)
     session.refresh(application)
     # The reason is free text and may name people: it stays out of the audit log.
-    audit.record(
-        session,
-        user,
-        "applications.decision",
-        "application",
-        application.id,
-        decision=decision,
-        eligible=application.eligible,
-    )
+    detail: dict[str, Any] = {"decision": decision, "eligible": application.eligible}
+    if joining is not None:
+        detail["mentor_id"] = application.mentor_id
+    audit.record(session, user, "applications.decision", "application", application.id, **detail)
     return application
+
+
+def read_entry(
+    session: Session, application: Application, mentor: MentorEntry | None
+) -> PeopleFile[Any] | None:
+    """The applicant as a one-row mentors file, read as an import reads one: an InputError
+    naming the columns if it is not a valid new mentor. Writes nothing."""
+    if mentor is None:
+        return None
+    row = mentor.row(application)
+    header = ("mentor_id", *(c for c in row if c != "mentor_id"))
+    file = f"application {application.id}"
+    table = Table.from_rows(file, header, [(2, row)])
+    read = mentors_file(table, Settings(), keep_records=False)  # InputError if invalid
+    mentor_id = _new_id(read)
+    if session.get(Mentor, mentor_id) is not None:
+        taken = "already on the register: choose another id for this mentor"
+        raise InputError([Problem(file, 2, "mentor_id", mentor_id, taken)])
+    return read
+
+
+def _new_id(joining: PeopleFile[Any]) -> str:
+    """The new mentor's id, as the reader stored it."""
+    return joining.stored[0][joining.table.header.index(MENTORS.required[0])]
+
+
+def _join_register(session: Session, user: User, joining: PeopleFile[Any]) -> None:
+    """Store the new mentor as an import of one row (version 1, an Import, audited)."""
+    try:
+        people.import_people(session, user, "mentors", joining)
+    except IntegrityError:  # the same new id, committed meanwhile by another approval
+        raise Conflict(
+            f"mentor {_new_id(joining)} was added to the register meanwhile: choose another id"
+        ) from None
 
 
 def failed_names(application: Application) -> list[str]:
