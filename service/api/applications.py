@@ -24,6 +24,7 @@ from service.api.schemas import (
     control_refusal,
     errors,
 )
+from service.errors import Invalid
 
 router = APIRouter(tags=["applications"], responses=SIGNED_IN)
 
@@ -109,11 +110,32 @@ class ApplicationPublic(BaseModel):
     created_at: Timestamp
 
 
+Cells = Annotated[str, Field(max_length=1000), STRIPPED]
+
+
+class RegisterEntry(Body):
+    """The approved applicant's mentor row, beyond what the application holds: cells as a
+    mentors file writes them (``;`` between the items of a list)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    mentor_id: TypedPersonId
+    focus_areas: Cells = ""
+    availability: Cells = ""
+    modes: Cells = ""
+    capacity_max: Cells = ""
+    practice_code: Cells = ""
+
+
 class Decision(Body):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     decision: Literal["approved", "rejected"]
     reason: Annotated[str, Field(min_length=1, max_length=4000), STRIPPED_LINES]
+    register_as: Annotated[
+        RegisterEntry | None,
+        Field(description="approvals only: add the applicant to the register as this mentor"),
+    ] = None
 
 
 @router.post("/api/applications", status_code=201, responses=errors(400))
@@ -160,7 +182,15 @@ def decide_application(
     application_id: PathId, body: Decision, db: DB, user: Admin
 ) -> ApplicationPublic:
     """Approve or reject, once, with a reason. An ineligible application cannot be approved
-    (409), nor one already decided."""
-    application = applications.decide(db, user, application_id, body.decision, body.reason)
+    (409), nor one already decided. An approval with ``register_as`` adds the applicant to
+    the register as that mentor in the same transaction (422 naming the cells if the row is
+    not a valid mentor, or its id is taken; nothing is then written)."""
+    entry = body.register_as
+    if entry is not None and body.decision != "approved":
+        raise Invalid("register_as goes with an approval only: a rejected applicant is no mentor")
+    mentor = applications.MentorEntry(**entry.model_dump()) if entry is not None else None
+    application = applications.decide(
+        db, user, application_id, body.decision, body.reason, mentor=mentor
+    )
     db.commit()
     return ApplicationPublic.model_validate(applications.public(application))

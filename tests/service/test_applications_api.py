@@ -338,3 +338,36 @@ def test_audit_entries_carry_ids_and_outcomes_not_personal_data(
     text = repr([e.detail for e in entries])
     for personal in ("7654321", "Ada", "Lovelace", "ada@example.org", "Interviewed"):
         assert personal not in text
+
+
+def test_an_approval_can_add_the_applicant_to_the_register(
+    app: FastAPI, client: TestClient, as_role: Headers
+) -> None:
+    admin = as_role("admin")
+    first = apply(client, as_role("matcher")).json()["id"]
+    second = apply(client, as_role("matcher"), gmc_number="7654322").json()["id"]
+    entry = {"mentor_id": "MR9001", "focus_areas": "career_progression", "modes": "remote"}
+    approve = {"decision": "approved", "reason": "Interviewed.", "register_as": entry}
+
+    # A row the mentors reader refuses: nothing is written, the application stays pending.
+    bad = {**approve, "register_as": {**entry, "focus_areas": "juggling"}}
+    refused = client.post(f"/api/applications/{first}/decision", json=bad, headers=admin)
+    assert refused.status_code == 422, refused.text
+    assert [p["column"] for p in refused.json()["problems"]] == ["focus_areas"]
+    assert client.get(f"/api/applications/{first}", headers=admin).json()["decision"] == "pending"
+    mentors = client.get("/api/mentors", headers=admin).json()
+    assert "MR9001" not in {m["mentor_id"] for m in mentors}
+
+    answer = client.post(f"/api/applications/{first}/decision", json=approve, headers=admin)
+    assert answer.status_code == 200, answer.text
+    added = {m["mentor_id"]: m for m in client.get("/api/mentors", headers=admin).json()}
+    assert added["MR9001"]["name"] == GOOD["applicant_name"]
+    assert added["MR9001"]["focus_areas"] == ["career_progression"]
+
+    # The id is now taken; and a rejection adds nobody.
+    taken = client.post(f"/api/applications/{second}/decision", json=approve, headers=admin)
+    assert taken.status_code == 422, taken.text
+    reject = {"decision": "rejected", "reason": "No.", "register_as": entry}
+    refused = client.post(f"/api/applications/{second}/decision", json=reject, headers=admin)
+    assert refused.status_code == 422
+    assert refused.json()["detail"].startswith("register_as goes with an approval only")
