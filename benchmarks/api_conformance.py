@@ -70,6 +70,7 @@ DOMAIN_RULES = (
     "POST /api/events/{event_id}/choices",
     "POST /api/matches/{match_id}/sessions",
     "PATCH /api/matches/{match_id}",
+    "POST /api/applications/{application_id}/decision",
     "POST /api/training",
     "PATCH /api/training/{record_id}",
     "GET /api/reports/monitoring",
