@@ -32,7 +32,7 @@ from sqlalchemy import select
 from matcher.readers import load_problem
 from matcher.rules import RULE_CODES, allowed_pairs
 from service.db import transaction
-from service.models import Application, Event, Job, Match, Round, User
+from service.models import Application, Event, Job, Match, Round, TrainingRecord, User
 
 Headers = Callable[[str], dict[str, str]]
 LMC = Path(__file__).resolve().parents[2] / "datasets" / "samples" / "lmc"
@@ -126,14 +126,14 @@ def get_templates(app: FastAPI) -> list[str]:
 
 def filled(template: str, ids: dict[str, list[str]]) -> list[str]:
     """The template with every combination of real values for its parameters."""
-    names = re.findall(r"\{(\w+)\}", template)
+    names = re.findall(r"\{(\w+)(?::\w+)?\}", template)
     unknown = [n for n in names if n not in ids]
     assert not unknown, f"{template}: tell this test which values {unknown} take"
     paths = []
     for values in itertools.product(*(ids[n] for n in names)):
         path = template
         for name, value in zip(names, values, strict=True):
-            path = path.replace("{" + name + "}", value, 1)
+            path = re.sub(r"\{" + name + r"(?::\w+)?\}", value, path, count=1)
         paths.append(path)
     return paths
 
@@ -247,6 +247,14 @@ def scheme(client: TestClient, as_role: Headers) -> dict[str, Any]:
     )
     assert answer.status_code == 200, answer.text
     typed += ["Dr Ada Lovelace", "ada@example.org", "7654321", decision["reason"]]
+    course = {
+        "mentor_id": "MR0003",
+        "course": "Coaching with Dr Ravi Kaur",
+        "started_on": "2026-01-05",
+    }
+    answer = client.post("/api/training", json=course, headers=staff)
+    assert answer.status_code == 201, answer.text
+    typed.append(course["course"])
     event_name = "Evening at Dr Sam Reid's practice"
     event = {
         "name": event_name,
@@ -272,6 +280,7 @@ def test_an_analyst_receives_no_name_no_diversity_reason_and_no_typed_text(
             "application_id": [str(i) for i in session.scalars(select(Application.id))],
             "event_id": [str(i) for i in session.scalars(select(Event.id))],
             "user_id": [str(i) for i in session.scalars(select(User.id))],
+            "record_id": [str(i) for i in session.scalars(select(TrainingRecord.id))],
         }
     assert len(ids["round_id"]) == 2 and len(ids["job_id"]) == 2 and len(ids["match_id"]) > 100
     ids |= {
@@ -313,11 +322,20 @@ def test_an_analyst_receives_no_name_no_diversity_reason_and_no_typed_text(
         "/reports",
         "/api/reports/monitoring",
         "/api/reports/finance",
+        "/sessions",
+        "/reports/monitoring.csv",
+        "/reports/monitoring.xlsx",
+        "/reports/ledger.csv",
+        "/reports/ledger-by-mentor.csv",
+        "/reports/ledger.xlsx",
         f"/rounds/{solved}/pairs.csv",
         f"/rounds/{solved}/pairs.xlsx",
     } <= answered
     assert {f"/api/jobs/{job}" for job in ids["job_id"]} <= answered
     assert not {"/api/mentors", "/api/audit", "/api/applications", "/api/events"} & answered
+    assert (
+        not {"/people", "/people/mentors/MR0001", "/training", "/applications", "/audit"} & answered
+    )
 
 
 def test_an_analyst_reads_score_parts_instead_of_reasons(
