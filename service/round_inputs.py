@@ -60,10 +60,14 @@ def pin_clashes(problem: ProblemData) -> list[str]:
     return out
 
 
-def pair_problem(session: Session, round_: Round, mentor: Mentor, mentee: Mentee) -> ProblemData:
-    """One mentor and one mentee as the round's run would read them, with the mentor's load,
-    and pinned to each other: ``pin_clashes`` of it says whether the pin keeps the hard rules."""
-    settings = round_settings(round_.settings)
+def pair_problem(
+    session: Session, round_: Round, mentor: Mentor, mentee: Mentee, postcode_lookup: str = ""
+) -> ProblemData:
+    """One mentor and one mentee as the round's run would read them (the round's settings,
+    the server's ``postcode_lookup`` placing people given by postcode), with the mentor's
+    load, and pinned to each other: ``pin_clashes`` of it says whether the pin keeps the hard
+    rules, the distance rule among them."""
+    settings = round_settings(round_.settings, postcode_lookup)
     load = active_match_counts(session).get(mentor.mentor_id, 0)
     try:
         mentor_file = mentors_file(stored_table("mentors", [mentor]), settings)

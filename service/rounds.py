@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from matcher.errors import SENSITIVE_COLUMNS, InputError
@@ -16,7 +16,17 @@ from matcher.scoring import neutral_parts
 from service import audit
 from service.errors import Conflict, NotFound
 from service.exclusions import is_excluded
-from service.models import Job, Mentee, Mentor, Proposal, Round, RoundPair, User
+from service.models import (
+    ACTIVE_MATCH_STATUSES,
+    Job,
+    Match,
+    Mentee,
+    Mentor,
+    Proposal,
+    Round,
+    RoundPair,
+    User,
+)
 from service.round_inputs import pair_problem, pin_clashes, round_settings
 
 PAIR_KINDS = ("pin", "forbid")
@@ -93,6 +103,16 @@ def all_rounds(session: Session) -> list[Round]:
     return list(session.scalars(select(Round).order_by(Round.id.desc())))
 
 
+def count_rounds(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Round)) or 0
+
+
+def rounds_page(session: Session, offset: int, limit: int) -> list[Round]:
+    """``limit`` rounds from ``offset``, newest first (as ``all_rounds`` lists them)."""
+    query = select(Round).order_by(Round.id.desc()).offset(offset).limit(limit)
+    return list(session.scalars(query))
+
+
 def round_view(round_: Round, *, named: bool = True) -> dict[str, Any]:
     """The round; ``named=False`` (analysts): its summary counts the clashes without saying
     them (a clash can quote a strict gender wish) and has no notes on personal columns."""
@@ -134,8 +154,13 @@ def add_pair(
     mentor_id: str,
     mentee_id: str,
     reason: str,
+    *,
+    postcode_lookup: str = "",
 ) -> RoundPair:
-    """Pin (must be made) or forbid (must not be made) a pair for the round's next run."""
+    """Pin (must be made) or forbid (must not be made) a pair for the round's next run.
+
+    A pin is checked against the hard rules as the run reads the pair: ``postcode_lookup`` is
+    the server's (``MATCHER_POSTCODE_LOOKUP``), which places people given by postcode only."""
     round_ = _open_round(session, round_id)
     _require_people(session, [mentor_id], [mentee_id])
     clash = session.scalar(
@@ -153,7 +178,7 @@ def add_pair(
             f" in round {round_.id} (pair {clash.id}): delete it first"
         )
     if kind == "pin":
-        _check_pin(session, round_, mentor_id, mentee_id)
+        _check_pin(session, round_, mentor_id, mentee_id, postcode_lookup)
     pair = RoundPair(
         round_id=round_.id, kind=kind, mentor_id=mentor_id, mentee_id=mentee_id, reason=reason
     )
@@ -171,9 +196,12 @@ def add_pair(
     return pair
 
 
-def _check_pin(session: Session, round_: Round, mentor_id: str, mentee_id: str) -> None:
-    """Refuse a pin that breaks a hard rule under the round's settings, or that pins a mentee
-    already pinned in the round (a mentee gets one mentor)."""
+def _check_pin(
+    session: Session, round_: Round, mentor_id: str, mentee_id: str, postcode_lookup: str
+) -> None:
+    """Refuse a pin that breaks a hard rule under the round's settings (with the postcode
+    lookup its run uses, so the distance rule counts too), or that pins a mentee already
+    pinned in the round (a mentee gets one mentor)."""
     other = session.scalar(
         select(RoundPair).where(
             RoundPair.round_id == round_.id,
@@ -190,15 +218,51 @@ def _check_pin(session: Session, round_: Round, mentor_id: str, mentee_id: str) 
     mentee = session.get(Mentee, mentee_id)
     assert mentor is not None and mentee is not None  # checked by _require_people
     try:
-        clashes = pin_clashes(pair_problem(session, round_, mentor, mentee))
+        clashes = pin_clashes(pair_problem(session, round_, mentor, mentee, postcode_lookup))
     except InputError:
-        # A distance that needs the server's postcode lookup: the run checks the pin.
+        # A postcode with no place (the server has no lookup): the run refuses the round
+        # with the same problem, naming the people, so the pin is left to it.
         return
     if clashes:
         raise Conflict(f"{clashes[0]}, so it cannot be pinned")
 
 
-def remove_pair(session: Session, user: User, round_id: int, pair_id: int) -> None:
+# How many people a search for a pin or forbid lists, at most: type more to narrow it.
+FOUND_AT_MOST = 10
+
+
+def find_people(
+    session: Session, round_: Round, kind: str, text: str, *, limit: int = FOUND_AT_MOST
+) -> tuple[list[tuple[str, str]], int]:
+    """Who a pin or forbid of the round may name, for a search: mentors (``kind``
+    "mentor"), or the round's mentees without an active match ("mentee"), whose id or name
+    holds ``text`` (case-insensitive); the first ``limit`` as (id, name) in id order, and how
+    many there are. An id typed whole comes first. Staff only: it searches names."""
+    model, column = (Mentor, Mentor.mentor_id) if kind == "mentor" else (Mentee, Mentee.mentee_id)
+    wanted = text.strip().lower()
+    if not wanted:
+        return [], 0
+    escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    query = select(column, model.name).where(
+        or_(
+            func.lower(column).like(pattern, escape="\\"),
+            func.lower(model.name).like(pattern, escape="\\"),
+        )
+    )
+    if kind == "mentee":
+        matched = select(Match.mentee_id).where(Match.status.in_(ACTIVE_MATCH_STATUSES))
+        query = query.where(column.not_in(matched))
+        if round_.mentee_ids is not None:
+            query = query.where(column.in_(round_.mentee_ids))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    exact = func.lower(column) == wanted
+    rows = session.execute(query.order_by(exact.desc(), column).limit(limit)).all()
+    return [(str(i), str(name)) for i, name in rows], total
+
+
+def remove_pair(session: Session, user: User, round_id: int, pair_id: int) -> RoundPair:
+    """Remove a pin or forbid of the round; the pair removed."""
     round_ = _open_round(session, round_id)
     pair = session.get(RoundPair, pair_id)
     if pair is None or pair.round_id != round_.id:
@@ -213,6 +277,7 @@ def remove_pair(session: Session, user: User, round_id: int, pair_id: int) -> No
         mentor_id=pair.mentor_id,
         mentee_id=pair.mentee_id,
     )
+    return pair
 
 
 def pair_view(pair: RoundPair, *, named: bool = True) -> dict[str, Any]:
@@ -233,26 +298,34 @@ def proposals(session: Session, round_id: int, *, named: bool) -> list[dict[str,
     summing to the score; none for rounds run before parts were kept); ``named=False``
     (analysts) gives ids and no reasons: a reason can say which diversity wish a mentor meets."""
     stored = (get_round(session, round_id).inputs or {}).get("score_parts", {})
+    # Columns, not rows of the ORM, and the cohort alone of each mentee's record: a national
+    # round has 4,000 pairs, read whole for every page of them.
     rows = session.execute(
-        select(Proposal, Mentor.name, Mentee.name, Mentee.record)
+        select(
+            Proposal.mentor_id,
+            Proposal.mentee_id,
+            Proposal.score,
+            Proposal.reasons,
+            Mentor.name,
+            Mentee.name,
+            Mentee.record["cohort"].as_string(),
+        )
         .join(Mentor, Mentor.mentor_id == Proposal.mentor_id)
         .join(Mentee, Mentee.mentee_id == Proposal.mentee_id)
         .where(Proposal.round_id == round_id)
         .order_by(Proposal.mentor_id, Proposal.mentee_id)
     ).all()
     out = []
-    for proposal, mentor_name, mentee_name, mentee_record in rows:
+    for mentor_id, mentee_id, score, reasons, mentor_name, mentee_name, cohort in rows:
         item: dict[str, Any] = {
-            "mentor_id": proposal.mentor_id,
-            "mentee_id": proposal.mentee_id,
-            "cohort": str(mentee_record.get("cohort", "")).strip().lower(),
-            "score": proposal.score,
-            "score_parts": neutral_parts(stored[proposal.mentee_id])
-            if proposal.mentee_id in stored
-            else {},
+            "mentor_id": mentor_id,
+            "mentee_id": mentee_id,
+            "cohort": str(cohort or "").strip().lower(),
+            "score": score,
+            "score_parts": neutral_parts(stored[mentee_id]) if mentee_id in stored else {},
         }
         if named:
-            item["reasons"] = proposal.reasons
+            item["reasons"] = reasons
             item["mentor_name"] = mentor_name
             item["mentee_name"] = mentee_name
         out.append(item)

@@ -1,12 +1,14 @@
-"""Rounds: start one, watch it run, read and filter proposals, pin or forbid, approve (after
-a confirmation page) or undo an approval, rename, delete, download."""
+"""Rounds: list them a page at a time, start one, watch it run, read the proposals and the
+unmatched a page at a time (filtered and searched on the server), pin or forbid a pair (from
+its row, or by searching for the two people) and return to where the form was, approve
+(after a confirmation page) or undo an approval, rename, delete, download."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
@@ -14,12 +16,21 @@ from service import approval, round_inputs, round_runs, rounds
 from service.api.deps import DB, Settings
 from service.api.schemas import LINE, LINES
 from service.downloads import MEDIA_TYPES, introductions_file, round_file
-from service.errors import Conflict, NotFound
+from service.errors import Conflict, Invalid, NotFound
 from service.jobs import job_view
-from service.models import Job, Mentee, Mentor
-from service.people import mentee_summaries, mentor_summaries
+from service.models import Job, Mentee, Mentor, Round
 from service.roles import ROUND_READERS, STAFF
 from service.web.deps import CurrentViewer, render
+from service.web.paging import PER_PAGE, page_of
+from service.web.round_lists import (
+    MAX_TEXT,
+    RoundQuery,
+    anchor,
+    clamped,
+    keep_proposal,
+    keep_unmatched,
+    pager,
+)
 
 router = APIRouter(include_in_schema=False)
 NOTICES = {
@@ -33,16 +44,37 @@ NOTICES = {
     "finished": "Matching finished: the proposed pairs are below.",
 }
 Csrf = Annotated[str, Form(max_length=128)]
+Search = Annotated[str, Query(max_length=MAX_TEXT)]
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
+PerPage = Annotated[int, Query(ge=1, le=10_000)]
+Back = Annotated[str, Form(max_length=2000)]
+# Where a form was sent from: a proposal's row, an unmatched mentee's row, or the list of
+# pins and forbids with its form.
+At = Annotated[Literal["row", "unmatched", "form"], Form()]
 
 
 @router.get("/rounds")
-def list_rounds(request: Request, db: DB, viewer: CurrentViewer, settings: Settings) -> Response:
+def list_rounds(
+    request: Request,
+    db: DB,
+    viewer: CurrentViewer,
+    settings: Settings,
+    page: PageNumber = 1,
+    per_page: PerPage = PER_PAGE,
+) -> Response:
+    """Every round, newest first, a page at a time."""
     viewer.require(ROUND_READERS)
+    paged = page_of(page, per_page, rounds.count_rounds(db))
     return render(
         request,
         "rounds.html",
         viewer,
-        rounds=[rounds.round_view(r, named=viewer.named) for r in rounds.all_rounds(db)],
+        rounds=[
+            rounds.round_view(r, named=viewer.named)
+            for r in rounds.rounds_page(db, paged.start, paged.per_page)
+        ],
+        paged=paged,
+        path="/rounds",
         can_run=viewer.may(STAFF),
         default_name=f"Round {date.today().isoformat()}",
         default_time_limit=int(settings.default_time_limit),
@@ -80,13 +112,24 @@ def show_round(
     round_id: int,
     db: DB,
     viewer: CurrentViewer,
-    cohort: str = "",
-    mentor: str = "",
-    q: str = "",
+    cohort: Search = "",
+    mentor: Search = "",
+    q: Search = "",
+    page: PageNumber = 1,
+    uq: Search = "",
+    upage: PageNumber = 1,
+    per_page: PerPage = PER_PAGE,
+    find_mentee: Search = "",
+    find_mentor: Search = "",
     notice: str = "",
 ) -> Response:
+    """The round: its summary (of the whole round), the proposals and the unmatched mentees
+    a page at a time, filtered and searched on the server, and, for staff, the pins and
+    forbids with a search that finds the people of a new one (``find_mentee``,
+    ``find_mentor``): short lists instead of every mentor and mentee."""
     viewer.require(ROUND_READERS)
-    return _round_page(request, db, viewer, round_id, cohort, mentor, q, notice)
+    query = RoundQuery(cohort, mentor, q, page, uq, upage, per_page, find_mentee, find_mentor)
+    return _round_page(request, db, viewer, round_id, query, notice)
 
 
 def _round_page(
@@ -94,47 +137,87 @@ def _round_page(
     db: DB,
     viewer: CurrentViewer,
     round_id: int,
-    cohort: str = "",
-    mentor: str = "",
-    q: str = "",
+    query: RoundQuery,
     notice: str = "",
     stale: dict[str, Any] | None = None,
+    refused: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     round_ = rounds.get_round(db, round_id)
-    proposals = rounds.proposals(db, round_id, named=viewer.named)
-    shown = [p for p in proposals if _keep(p, cohort, mentor, q)]
-    last_job = _last_job(db, round_id)
     editable = viewer.may(STAFF) and round_.status != "approved"
+    if not editable:  # no form to pin or forbid: no search for one either
+        query = query.replace(find_mentee="", find_mentor="")
+    pairs = [
+        rounds.pair_view(p, named=viewer.named) for p in round_inputs.round_pairs(db, round_id)
+    ]
+    proposals = rounds.proposals(db, round_id, named=viewer.named)
+    shown = [p for p in proposals if keep_proposal(p, query)]
+    waiting = rounds.unmatched(db, round_, named=viewer.named)
+    found = [u for u in waiting if keep_unmatched(u, query)]
+    query = clamped(query, len(shown), len(found))
+    paged = pager(query, "page", len(shown), "proposals-heading")
+    upaged = pager(query, "upage", len(found), "unmatched-heading")
+    marks = {(p["mentor_id"], p["mentee_id"]): p for p in pairs}
+    last_job = _last_job(db, round_id)
     return render(
         request,
         "round.html",
         viewer,
         status_code=status_code,
         stale=stale,
+        refused=refused,
         round=rounds.round_view(round_, named=viewer.named),
         job=job_view(last_job, named=viewer.named) if last_job else None,
         running=round_.active_job is not None,
-        proposals=shown,
+        proposals=[
+            {
+                **p,
+                "anchor": anchor("proposal", p["mentee_id"]),
+                "mark": marks.get((p["mentor_id"], p["mentee_id"])),
+            }
+            for p in shown[paged.start : paged.end]
+        ],
+        paged=paged,
         total=len(proposals),
         cohorts=sorted({p["cohort"] for p in proposals}),
-        mentors=sorted({p["mentor_id"] for p in proposals}),
-        filters={"cohort": cohort, "mentor": mentor, "q": q},
-        unmatched=rounds.unmatched(db, round_, named=viewer.named),
-        pairs=[
-            rounds.pair_view(p, named=viewer.named) for p in round_inputs.round_pairs(db, round_id)
+        query=query,
+        back=query.url(round_id),
+        path=f"/rounds/{round_id}",
+        unmatched=[
+            {**u, "anchor": anchor("unmatched", u["mentee_id"])}
+            for u in found[upaged.start : upaged.end]
         ],
+        unmatched_total=len(waiting),
+        upaged=upaged,
+        pairs=pairs,
         editable=editable,
         can_introduce=viewer.may(STAFF),
         can_approve=editable and round_.status == "proposed" and round_.active_job is None,
         can_rename=viewer.may(STAFF),
         can_unapprove=viewer.may(STAFF) and round_.status == "approved",
         can_delete=editable and round_.active_job is None,
-        choices=_choices(db) if editable else None,
+        finder=_finder(db, round_, query) if editable else None,
         notice=NOTICES.get(
             "finished" if notice == "started" and round_.active_job is None else notice, ""
         ),
     )
+
+
+def _finder(db: DB, round_: Round, query: RoundQuery) -> dict[str, Any]:
+    """The people a pin-or-forbid search found: a short list of each, the first checked when
+    it is the only one or an id typed whole."""
+    found: dict[str, Any] = {}
+    for kind, text in (("mentee", query.find_mentee), ("mentor", query.find_mentor)):
+        people, count = rounds.find_people(db, round_, kind, text)
+        exact = bool(people) and people[0][0].lower() == text.lower()
+        found[kind] = {
+            "text": text,
+            "people": people,
+            "count": count,
+            "checked": people[0][0] if people and (exact or count == 1) else "",
+        }
+    found["searched"] = bool(query.find_mentee or query.find_mentor)
+    return found
 
 
 @router.get("/rounds/{round_id}/progress")
@@ -158,25 +241,6 @@ def _last_job(db: DB, round_id: int) -> Job | None:
     )
 
 
-def _keep(proposal: dict[str, Any], cohort: str, mentor: str, q: str) -> bool:
-    if cohort and proposal["cohort"] != cohort:
-        return False
-    if mentor and proposal["mentor_id"] != mentor:
-        return False
-    if q:
-        text = " ".join(str(v) for v in proposal.values()).lower()
-        return q.strip().lower() in text
-    return True
-
-
-def _choices(db: DB) -> dict[str, list[tuple[str, str]]]:
-    """Who can be pinned or forbidden: every mentor, and every mentee without a match."""
-    return {
-        "mentors": [(m["mentor_id"], m["name"]) for m in mentor_summaries(db)],
-        "mentees": [(m["mentee_id"], m["name"]) for m in mentee_summaries(db) if not m["matched"]],
-    }
-
-
 @router.post("/rounds/{round_id}/run")
 def run_again(
     request: Request, round_id: int, db: DB, viewer: CurrentViewer, csrf_token: Csrf = ""
@@ -189,32 +253,87 @@ def run_again(
 
 @router.post("/rounds/{round_id}/pairs")
 def add_pair(
+    request: Request,
     round_id: int,
     db: DB,
     viewer: CurrentViewer,
+    settings: Settings,
     csrf_token: Csrf = "",
     kind: Annotated[str, Form(pattern="^(pin|forbid)$")] = "pin",
     mentor_id: Annotated[str, Form(min_length=1, max_length=64), LINE] = "",
     mentee_id: Annotated[str, Form(min_length=1, max_length=64), LINE] = "",
     reason: Annotated[str, Form(max_length=500), LINES] = "",
+    back: Back = "",
+    at: At = "form",
 ) -> Response:
+    """Pin or forbid a pair, from a proposal's row (``at`` "row") or the search form; then
+    back to the page it was sent from (``back``), at the row or at the new pair. A pair the
+    rules refuse (a pin that breaks a hard rule or another pin, a pair already pinned or
+    forbidden, an unknown id) shows the same page again, saying why, with nothing stored."""
     viewer.require(STAFF)
     viewer.check_form(csrf_token)
-    rounds.add_pair(db, viewer.user, round_id, kind, mentor_id, mentee_id, reason)
+    query = RoundQuery.from_back(back, round_id)
+    try:
+        pair = rounds.add_pair(
+            db,
+            viewer.user,
+            round_id,
+            kind,
+            mentor_id,
+            mentee_id,
+            reason,
+            postcode_lookup=settings.postcode_lookup,
+        )
+    except (Conflict, NotFound, Invalid) as exc:
+        db.rollback()
+        rounds.get_round(db, round_id)  # a round that is gone is a 404, not a refusal
+        said = exc.message[:1].upper() + exc.message[1:]
+        refused = {
+            "message": said if said.endswith(".") else f"{said}.",
+            "what": f"{'Not pinned' if kind == 'pin' else 'Not forbidden'}: "
+            f"{mentor_id} with {mentee_id}",
+            "return": query.url(round_id, _at(at, mentee_id, "pin-form")),
+        }
+        return _round_page(
+            request, db, viewer, round_id, query, refused=refused, status_code=exc.status_code
+        )
     db.commit()
     notice = "pinned" if kind == "pin" else "forbidden"
-    return RedirectResponse(f"/rounds/{round_id}?notice={notice}", status_code=303)
+    if at == "form":
+        query = query.replace(find_mentee="", find_mentor="")
+    target = query.url(round_id, _at(at, mentee_id, f"pair-{pair.id}"), notice=notice)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/rounds/{round_id}/pairs/{pair_id}/delete")
 def remove_pair(
-    round_id: int, pair_id: int, db: DB, viewer: CurrentViewer, csrf_token: Csrf = ""
+    round_id: int,
+    pair_id: int,
+    db: DB,
+    viewer: CurrentViewer,
+    csrf_token: Csrf = "",
+    back: Back = "",
+    at: At = "form",
 ) -> Response:
+    """Remove a pin or forbid, from its proposal's row (``at`` "row") or the list of pins
+    and forbids; then back to the page it was sent from, at the row or the list."""
     viewer.require(STAFF)
     viewer.check_form(csrf_token)
-    rounds.remove_pair(db, viewer.user, round_id, pair_id)
+    pair = rounds.remove_pair(db, viewer.user, round_id, pair_id)
     db.commit()
-    return RedirectResponse(f"/rounds/{round_id}?notice=removed", status_code=303)
+    query = RoundQuery.from_back(back, round_id)
+    target = query.url(round_id, _at(at, pair.mentee_id, "pins-heading"), notice="removed")
+    return RedirectResponse(target, status_code=303)
+
+
+def _at(at: str, mentee_id: str, otherwise: str) -> str:
+    """Where on the page an action returns: the proposal's row, the unmatched mentee's row,
+    or (from the list of pins and forbids and its form) ``otherwise``."""
+    if at == "row":
+        return anchor("proposal", mentee_id)
+    if at == "unmatched":
+        return anchor("unmatched", mentee_id)
+    return otherwise
 
 
 @router.get("/rounds/{round_id}/approve")
@@ -256,7 +375,9 @@ def approve(
         if not ({"mentee_ids", "mentor_ids"} & exc.extra.keys()):
             raise
         stale = _stale(db, exc, named=viewer.named)
-        return _round_page(request, db, viewer, round_id, stale=stale, status_code=409)
+        return _round_page(
+            request, db, viewer, round_id, RoundQuery(), stale=stale, status_code=409
+        )
     db.commit()
     return RedirectResponse(f"/rounds/{round_id}?notice=approved", status_code=303)
 

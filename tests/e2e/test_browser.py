@@ -19,6 +19,7 @@ from accessibility import axe_violations
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
 
 from datasets.generator import sample_dir
+from service.web.paging import PER_PAGE
 
 if TYPE_CHECKING:
     from conftest import Service
@@ -99,11 +100,41 @@ def test_a_round_in_the_browser(
     )
     with service.api("officer") as api:
         proposals = api.get(f"/api/rounds/{round_id}/proposals").json()
-    assert len(proposals) > 100
-    expect(_proposal_rows(page)).to_have_count(len(proposals))
+    assert len(proposals) > 2 * PER_PAGE
+    expect(_proposal_rows(page)).to_have_count(PER_PAGE)
     expected = Counter((p["mentor_id"], p["mentee_id"]) for p in proposals)
     assert _names_shown(page), "a matcher sees names: else the analyst's check below proves nothing"
     _review(page, "round", findings, screenshots, phone_shot="round-phone")
+
+    # The proposals a page at a time: the second page has the next pairs, in the API's order.
+    pager = page.get_by_role("navigation", name="Pages of proposed pairs").first
+    pager.get_by_role("link", name=re.compile(r"^Next page")).click()
+    expect(page).to_have_url(re.compile(rf"/rounds/{round_id}\?page=2#proposals-heading$"))
+    second = proposals[PER_PAGE : 2 * PER_PAGE]
+    expect(_proposal_rows(page)).to_have_count(len(second))
+    shown = (
+        _proposal_rows(page).locator("td:first-child").evaluate_all("cells => cells.map(c => c.id)")
+    )
+    assert shown == [f"proposal-{p['mentee_id']}" for p in second]
+    # Forbid a pair from its row, and remove the forbid: each time back on page 2, at the row.
+    target = second[3]
+    pair = f"{target['mentor_id']} with {target['mentee_id']}"
+    at_row = rf"/rounds/{round_id}\?page=2&notice={{}}#proposal-{target['mentee_id']}$"
+    page.get_by_role("button", name=f"Forbid {pair}", exact=True).click()
+    expect(page).to_have_url(re.compile(at_row.format("forbidden")))
+    expect(page.get_by_role("status")).to_contain_text("Pair forbidden")
+    _review(page, "round page 2", findings, None)
+    page.get_by_role("button", name=f"Remove the forbid of {pair}", exact=True).click()
+    expect(page).to_have_url(re.compile(at_row.format("removed")))
+    expect(page.get_by_role("button", name=f"Forbid {pair}", exact=True)).to_be_visible()
+
+    # A pair chosen by searching for the two people: short lists, no list of everyone.
+    page.get_by_label("Mentee (name or id)").fill(target["mentee_id"].lower())
+    page.get_by_label("Mentor (name or id)").fill(target["mentor_name"].split()[-1])
+    page.get_by_role("button", name="Find", exact=True).click()
+    expect(page.get_by_role("radio", name=re.compile(target["mentee_id"]))).to_be_checked()
+    expect(page.get_by_role("radio", name=re.compile(target["mentor_id"]))).to_be_visible()
+    _review(page, "round pin search", findings, screenshots)
 
     # Approve, then download the pairs as CSV and as XLSX.
     page.get_by_role("button", name="Approve").click()
@@ -143,7 +174,7 @@ def test_a_round_in_the_browser(
         ["Rounds", "Matches", "Sessions", "Reports", "Account"]
     )
     page.goto(f"{service.url}/rounds/{round_id}")
-    expect(_proposal_rows(page)).to_have_count(len(proposals))
+    expect(_proposal_rows(page)).to_have_count(PER_PAGE)
     assert _names_shown(page) == []
     _review(page, "round (analyst)", findings, None)
     for name in ("Rounds", "Matches", "Reports"):
