@@ -213,10 +213,21 @@ def list_pairs(round_id: PathId, db: DB, user: RoundReaders) -> list[PairPublic]
 
 
 @router.post("/api/rounds/{round_id}/pairs", status_code=201, responses=errors(400, 404, 409))
-def add_pair(round_id: PathId, body: PairCreate, db: DB, user: Staff) -> PairPublic:
-    """Pin a pair (the next run must make it) or forbid it (the next run must not)."""
+def add_pair(
+    round_id: PathId, body: PairCreate, db: DB, user: Staff, settings: Settings
+) -> PairPublic:
+    """Pin a pair (the next run must make it) or forbid it (the next run must not). A pin
+    that breaks a hard rule under the round's settings (travel distance included, with the
+    server's postcode lookup) or pins a mentee twice is refused (409) with the reason."""
     pair = rounds.add_pair(
-        db, user, round_id, body.kind, body.mentor_id, body.mentee_id, body.reason
+        db,
+        user,
+        round_id,
+        body.kind,
+        body.mentor_id,
+        body.mentee_id,
+        body.reason,
+        postcode_lookup=settings.postcode_lookup,
     )
     db.commit()
     return PairPublic.model_validate(rounds.pair_view(pair))

@@ -289,6 +289,12 @@ def test_a_pair_is_found_by_a_search_and_pinned_or_refused(
         p["mentee_id"] for p in proposals[PER_PAGE : 2 * PER_PAGE]
     ]
     assert client.get(f"/api/rounds/{round_id}/pairs", headers=staff).json() == []
+    # The API refuses it for the same reason.
+    pin = {"kind": "pin", "mentor_id": FAR_MENTOR, "mentee_id": FAR_MENTEE, "reason": ""}
+    answer = client.post(f"/api/rounds/{round_id}/pairs", json=pin, headers=staff)
+    assert answer.status_code == 409, answer.text
+    assert "'face-to-face distance'" in answer.json()["detail"]
+    assert client.get(f"/api/rounds/{round_id}/pairs", headers=staff).json() == []
 
     # Forbidding the same pair is allowed: back at the form's page, at the new pair.
     done = client.post(
