@@ -22,18 +22,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Headless, as root, on a closed network: no sandbox, no GPU, and none of Chromium's own
-# calls home (they would be refused noisily).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from benchmarks.page_loads import CHROMIUM, CHROMIUM_ARGS
+
 MATCHER = [sys.executable, "-m", "matcher.cli"]
 PASSWORD = "a long enough password"
 USERS = {"officer": "matcher", "analyst": "analyst", "boss": "admin"}  # name: role
