@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from playwright.sync_api import Browser, expect
-from test_browser import _context, _open_from_nav, _review, _sign_in
+from test_browser import _context, _open_from_nav, _review, _signed_in
 
 if TYPE_CHECKING:
     from conftest import Service
@@ -18,10 +18,7 @@ NEW_PASSWORD = "seven plain words make it"
 def test_an_admin_manages_a_user_in_the_browser(browser: Browser, service: Service) -> None:
     errors: list[str] = []
     findings: list[str] = []
-    context = _context(browser, errors)
-    page = context.new_page()
-    page.goto(f"{service.url}/login")
-    _sign_in(page, service, "boss")
+    context, page = _signed_in(browser, service, "boss", errors)
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_contain_text(
         ["Users", "Account"]
     )

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 
 import openpyxl
 from playwright.sync_api import Browser, expect
-from test_browser import SAMPLE, _context, _download, _open_from_nav, _review, _sign_in
+from test_browser import (
+    _download,
+    _import_sample,
+    _open_from_nav,
+    _review,
+    _signed_in,
+)
 
 from service.finance import FinancialYear
 
@@ -25,11 +31,8 @@ TODAY = date.today()
 def _records(service: Service) -> str:
     """The LMC sample imported, and a course of 4 sessions completed today by one mentor:
     the id of that mentor."""
+    _import_sample(service, "officer")
     with service.api("officer") as api:
-        for kind in ("mentors", "mentees"):
-            with (SAMPLE / f"{kind}.csv").open("rb") as handle:
-                answer = api.post(f"/api/{kind}/import", files={"file": (f"{kind}.csv", handle)})
-            assert answer.status_code == 200, answer.text
         mentor_id = str(api.get("/api/mentors").json()[0]["mentor_id"])
         course = {
             "mentor_id": mentor_id,
@@ -49,10 +52,7 @@ def test_an_admin_filters_the_audit_log_and_downloads_reports(
     mentor_id = _records(service)
     errors: list[str] = []
     findings: list[str] = []
-    context = _context(browser, errors)
-    page = context.new_page()
-    page.goto(f"{service.url}/login")
-    _sign_in(page, service, "boss")
+    context, page = _signed_in(browser, service, "boss", errors)
 
     _open_from_nav(page, "Audit")
     expect(page.get_by_role("heading", level=1)).to_have_text("Audit log")
@@ -120,10 +120,7 @@ def test_an_admin_filters_the_audit_log_and_downloads_reports(
     context.close()
 
     # An analyst's ledger per mentor: the id, no name column.
-    context = _context(browser, errors)
-    page = context.new_page()
-    page.goto(f"{service.url}/login")
-    _sign_in(page, service, "analyst")
+    context, page = _signed_in(browser, service, "analyst", errors)
     _open_from_nav(page, "Reports")
     _review(page, "reports (analyst)", findings, None)
     path = _download(

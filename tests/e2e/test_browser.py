@@ -154,7 +154,18 @@ def test_a_round_in_the_browser(
     assert Counter(_xlsx_pairs(xlsx_file)) == expected
 
     # Every other page of the main navigation, now that there are matches to show.
-    for name in ("Rounds", "Register", "Matches", "Reports", "Events", "Account"):
+    for name in (
+        "Rounds",
+        "People",
+        "Register",
+        "Matches",
+        "Sessions",
+        "Training",
+        "Applications",
+        "Reports",
+        "Events",
+        "Account",
+    ):
         _open_from_nav(page, name)
         _review(page, name.lower(), findings, screenshots)
 
@@ -166,10 +177,7 @@ def test_a_round_in_the_browser(
     context.close()
 
     # An analyst reads the same round, and every page open to analysts, by ids only.
-    analyst = _context(browser, errors)
-    page = analyst.new_page()
-    page.goto(f"{service.url}/login")
-    _sign_in(page, service, "analyst")
+    analyst, page = _signed_in(browser, service, "analyst", errors)
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
         ["Rounds", "Matches", "Sessions", "Reports", "Account"]
     )
@@ -216,6 +224,26 @@ def _sign_in(page: Page, service: Service, user: str) -> None:
     page.get_by_label("Password").fill(service.password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def _signed_in(
+    browser: Browser, service: Service, user: str, errors: list[str]
+) -> tuple[BrowserContext, Page]:
+    """A fresh browser profile (see ``_context``) signed in as ``user`` through the form."""
+    context = _context(browser, errors)
+    page = context.new_page()
+    page.goto(f"{service.url}/login")
+    _sign_in(page, service, user)
+    return context, page
+
+
+def _import_sample(service: Service, user: str) -> None:
+    """The LMC sample's mentors and mentees, imported through the API as ``user``."""
+    with service.api(user) as api:
+        for kind in ("mentors", "mentees"):
+            with (SAMPLE / f"{kind}.csv").open("rb") as handle:
+                answer = api.post(f"/api/{kind}/import", files={"file": (f"{kind}.csv", handle)})
+            assert answer.status_code == 200, answer.text
 
 
 def _nav(page: Page, name: str) -> Locator:

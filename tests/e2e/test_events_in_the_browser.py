@@ -10,7 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from playwright.sync_api import Browser, expect
-from test_browser import SAMPLE, _context, _forgive_not_found, _review, _sign_in
+from test_browser import (
+    _forgive_not_found,
+    _import_sample,
+    _review,
+    _signed_in,
+)
 
 if TYPE_CHECKING:
     from conftest import Service
@@ -21,15 +26,8 @@ def test_the_event_pages_and_sheets(
 ) -> None:
     errors: list[str] = []
     findings: list[str] = []
-    with service.api("boss") as api:
-        for kind in ("mentors", "mentees"):
-            with (SAMPLE / f"{kind}.csv").open("rb") as handle:
-                answer = api.post(f"/api/{kind}/import", files={"file": (f"{kind}.csv", handle)})
-            assert answer.status_code == 200, answer.text
-    context = _context(browser, errors)
-    page = context.new_page()
-    page.goto(f"{service.url}/login")
-    _sign_in(page, service, "boss")
+    _import_sample(service, "boss")
+    context, page = _signed_in(browser, service, "boss", errors)
 
     page.goto(f"{service.url}/events")
     _review(page, "events (organiser)", findings, None)

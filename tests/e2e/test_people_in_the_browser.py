@@ -10,7 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from playwright.sync_api import Browser, expect
-from test_browser import SAMPLE, _context, _open_from_nav, _review, _sign_in
+from test_browser import (
+    _import_sample,
+    _open_from_nav,
+    _review,
+    _signed_in,
+)
 
 if TYPE_CHECKING:
     from conftest import Service
@@ -21,15 +26,8 @@ def test_find_open_and_edit_a_mentee(
 ) -> None:
     errors: list[str] = []
     findings: list[str] = []
-    with service.api("officer") as api:
-        for kind in ("mentors", "mentees"):
-            with (SAMPLE / f"{kind}.csv").open("rb") as handle:
-                answer = api.post(f"/api/{kind}/import", files={"file": (f"{kind}.csv", handle)})
-            assert answer.status_code == 200, answer.text
-    context = _context(browser, errors)
-    page = context.new_page()
-    page.goto(f"{service.url}/login")
-    _sign_in(page, service, "boss")
+    _import_sample(service, "officer")
+    context, page = _signed_in(browser, service, "boss", errors)
     _open_from_nav(page, "People")
     expect(page.locator("nav.pager").first).to_contain_text("Showing 1–50 of 200 (page 1 of 4)")
     _review(page, "people", findings, screenshots)

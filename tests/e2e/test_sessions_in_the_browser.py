@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import Browser, expect
-from test_browser import SAMPLE, _context, _names_shown, _open_from_nav, _review, _sign_in
+from test_browser import (
+    _import_sample,
+    _names_shown,
+    _open_from_nav,
+    _review,
+    _signed_in,
+)
 
 if TYPE_CHECKING:
     from conftest import Service
@@ -23,11 +29,8 @@ JOB_TIMEOUT = 120.0
 
 def _approved_matches(service: Service) -> list[dict[str, Any]]:
     """The sample imported, one round run and approved through the API: confirmed today."""
+    _import_sample(service, "boss")
     with service.api("boss") as api:
-        for kind in ("mentors", "mentees"):
-            with (SAMPLE / f"{kind}.csv").open("rb") as handle:
-                answer = api.post(f"/api/{kind}/import", files={"file": (f"{kind}.csv", handle)})
-            assert answer.status_code == 200, answer.text
         made = api.post("/api/rounds", json={"name": "Sessions", "time_limit": 10})
         assert made.status_code == 201, made.text
         round_id = made.json()["id"]
@@ -52,10 +55,7 @@ def test_a_monthly_return_in_the_browser(
     today = date.today()
     month = f"{today:%Y-%m}"  # the matches were confirmed today: this month takes sessions
 
-    context = _context(browser, errors)
-    page = context.new_page()
-    page.goto(f"{service.url}/login")
-    _sign_in(page, service, "officer")
+    context, page = _signed_in(browser, service, "officer", errors)
     _open_from_nav(page, "Sessions")
     expect(page.get_by_text("0 sessions, 0.0 hours.")).to_be_visible()
     _review(page, "sessions (empty)", findings, None)
@@ -113,10 +113,7 @@ def test_a_monthly_return_in_the_browser(
     context.close()
 
     # An analyst reads the same list with ids only, and has no return to enter.
-    context = _context(browser, errors)
-    page = context.new_page()
-    page.goto(f"{service.url}/login")
-    _sign_in(page, service, "analyst")
+    context, page = _signed_in(browser, service, "analyst", errors)
     _open_from_nav(page, "Sessions")
     expect(page.locator("tbody tr")).to_have_count(2)
     expect(page.get_by_role("link", name="Enter a mentor’s monthly return")).to_have_count(0)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from playwright.sync_api import Browser, expect
-from test_browser import _context, _open_from_nav, _review, _sign_in
+from test_browser import _open_from_nav, _review, _signed_in
 
 if TYPE_CHECKING:
     from conftest import Service
@@ -24,10 +24,7 @@ def test_an_application_approved_and_the_new_mentor_trained(
 ) -> None:
     errors: list[str] = []
     findings: list[str] = []
-    context = _context(browser, errors)
-    page = context.new_page()
-    page.goto(f"{service.url}/login")
-    _sign_in(page, service, "boss")
+    context, page = _signed_in(browser, service, "boss", errors)
 
     _open_from_nav(page, "Applications")
     _review(page, "applications (empty)", findings, None)
@@ -83,10 +80,7 @@ def test_an_application_approved_and_the_new_mentor_trained(
     expect(page.get_by_role("main")).to_contain_text(APPLICANT)
     context.close()
 
-    officer = _context(browser, errors)
-    page = officer.new_page()
-    page.goto(f"{service.url}/login")
-    _sign_in(page, service, "officer")
+    officer, page = _signed_in(browser, service, "officer", errors)
     _open_from_nav(page, "Training")
     _review(page, "training (empty)", findings, None)
     page.get_by_label("Find a mentor by name or id").fill("katherine")

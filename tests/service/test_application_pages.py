@@ -4,7 +4,6 @@ the applicant on the register as a mentor, in the same transaction as the decisi
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from page_reading import cells, error_of, sign_in, text
 from sqlalchemy import func, select
 
 from service import applications
@@ -19,7 +19,6 @@ from service.errors import Conflict
 from service.models import Application, AuditEntry, Import, Mentor, MentorVersion, User
 
 Headers = Callable[[str], dict[str, str]]
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 # Meets every rule of the guidance: 6 sessions a week, 12 years since CCT (minimum 5).
 FORM: dict[str, str] = {
     "applicant_name": "Dr Grace Hopper",
@@ -45,39 +44,6 @@ ENTRY: dict[str, Any] = {
     "capacity_max": "5",
     "practice_code": "Y01234",
 }
-
-
-def sign_in(client: TestClient, role: str) -> str:
-    """Sign in through the form as the user named after ``role``; the session's CSRF token."""
-    form = client.get("/login")
-    found = CSRF.search(form.text)
-    assert found, form.text
-    answer = client.post(
-        "/login",
-        data={"username": role, "password": f"secret-{role}", "csrf_token": found[1]},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-    found = CSRF.search(client.get("/rounds").text)
-    assert found
-    return found[1]
-
-
-def text(page: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
-
-
-def row(page: str, row_id: str) -> list[str]:
-    """The text of each cell (``th`` or ``td``) of the table row ``<tr id=row_id>``."""
-    found = re.search(rf'<tr id="{row_id}">(.*?)</tr>', page, re.S)
-    assert found, f"no row {row_id}"
-    return [text(cell) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", found[1], re.S)]
-
-
-def error_of(page: str, field_id: str) -> str:
-    found = re.search(rf'<p id="{field_id}-error" class="error">(.*?)</p>', page, re.S)
-    assert found, f"no problem shown next to {field_id}"
-    return text(found[1])
 
 
 def file_application(client: TestClient, csrf: str, **change: str) -> int:
@@ -115,17 +81,17 @@ def test_an_application_filed_through_the_form_shows_its_failed_checks(
     assert text(re.search(r'<p id="eligibility"[^>]*>(.*?)</p>', page.text, re.S)[1]) == (
         "Not eligible: fails 2 of 9 checks of the guidance, so it cannot be approved."
     )
-    assert row(page.text, "check-clinical_sessions") == [
+    assert cells(page.text, "check-clinical_sessions", "t[hd]") == [
         "Clinical sessions a week",
         "Failed",
         "Works 2.5 clinical session(s) a week; the scheme asks for at least 3.",
     ]
-    assert row(page.text, "check-commits_training") == [
+    assert cells(page.text, "check-commits_training", "t[hd]") == [
         "Mentorship training",
         "Failed",
         "Does not commit to the mentorship training.",
     ]
-    assert row(page.text, "check-gmc_number") == [
+    assert cells(page.text, "check-gmc_number", "t[hd]") == [
         "GMC number",
         "Passed",
         "The GMC number has 7 digits.",
@@ -138,8 +104,8 @@ def test_an_application_filed_through_the_form_shows_its_failed_checks(
         stored = session.get(Application, made)
         assert stored is not None and stored.decision is None
     listed = client.get("/applications", params={"decision": "pending"})
-    cells = row(listed.text, f"application-{made}")
-    assert cells[:2] + cells[3:] == [str(made), "Dr Grace Hopper", "Fails 2 checks", "Pending", ""]
+    shown = cells(listed.text, f"application-{made}", "t[hd]")
+    assert shown[:2] + shown[3:] == [str(made), "Dr Grace Hopper", "Fails 2 checks", "Pending", ""]
 
 
 def test_an_invalid_field_is_refused_with_its_message_and_nothing_stored(

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from page_reading import cells
 from scheme import approve_new_round, sign_in
 from sqlalchemy import insert, select, text
 
@@ -81,15 +82,6 @@ def shown(client: TestClient, url: str) -> list[int]:
         if not found:
             return ids
         url = found[1].replace("&amp;", "&")
-
-
-def cells(page: str, row_id: str) -> list[str]:
-    row = re.search(rf'<tr id="{row_id}">(.*?)</tr>', page, re.S)
-    assert row, f"no row {row_id}"
-    return [
-        " ".join(re.sub(r"<[^>]+>", " ", cell).split())
-        for cell in re.findall(r"<td[^>]*>(.*?)</td>", row[1], re.S)
-    ]
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from page_reading import sign_in
 from scheme import approve_new_round, import_scheme, write_scheme
-from test_record_pages import sign_in
 
 from matcher.data import ProblemData
 

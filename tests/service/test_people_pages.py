@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from page_reading import sign_in
 from scheme import run_round
 from sqlalchemy import func, select
-from test_record_pages import sign_in
 
 from datasets.generator import generate, sample_dir, write_dataset
 from matcher.data import ProblemData

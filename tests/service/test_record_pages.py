@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from page_reading import cells, sign_in
 from scheme import approve_new_round
 
 from matcher.data import ProblemData
@@ -21,35 +22,7 @@ from matcher.vocab import code_words
 from service.web.chart import bar_chart
 
 Headers = Callable[[str], dict[str, str]]
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 BAR = re.compile(r'<rect class="bar" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"')
-
-
-def sign_in(client: TestClient, role: str) -> str:
-    """Sign in through the form as the user named after ``role``; the session's CSRF token."""
-    form = client.get("/login")
-    found = CSRF.search(form.text)
-    assert found, form.text
-    answer = client.post(
-        "/login",
-        data={"username": role, "password": f"secret-{role}", "csrf_token": found[1]},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-    page = client.get("/rounds")  # every role may read it, and its sign-out form holds the token
-    found = CSRF.search(page.text)
-    assert found, page.text
-    return found[1]
-
-
-def cells(page: str, row_id: str) -> list[str]:
-    """The text of each ``<td>`` of the table row ``<tr id=row_id>``."""
-    row = re.search(rf'<tr id="{row_id}">(.*?)</tr>', page, re.S)
-    assert row, f"no row {row_id}"
-    return [
-        " ".join(re.sub(r"<[^>]+>", " ", cell).split())
-        for cell in re.findall(r"<td[^>]*>(.*?)</td>", row[1], re.S)
-    ]
 
 
 def paragraph(page: str, element_id: str) -> str:

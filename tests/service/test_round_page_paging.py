@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from page_reading import sign_in
 from scheme import import_scheme, run_round
-from test_record_pages import sign_in
 
 from datasets.generator import generate, write_dataset
 from matcher.data import ProblemData

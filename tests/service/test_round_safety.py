@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
+from page_reading import sign_in
 from scheme import run_round
-from test_record_pages import sign_in
 
 from matcher.data import ProblemData
 

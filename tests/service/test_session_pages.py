@@ -22,9 +22,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from page_reading import CSRF, cells, sign_in
 from scheme import JOB_TIMEOUT, approve_new_round, write_scheme
 from sqlalchemy import func, select, update
-from test_record_pages import CSRF, cells, sign_in
 from test_server_smoke import add_user, server
 
 from benchmarks.concurrency import at_once

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from page_reading import cells, error_of, sign_in, text
 from sqlalchemy import func, select
 
 from service.models import AuditEntry, TrainingRecord
 
 Headers = Callable[[str], dict[str, str]]
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 MENTORS = (
     "mentor_id,name,email,gmc_number\n"
     "MR0001,Dr Ada Byron,ada@example.org,1234567\n"
@@ -42,40 +42,6 @@ def mentors(client: TestClient, as_role: Headers) -> None:
     files = {"file": ("mentors.csv", MENTORS.encode(), "text/csv")}
     answer = client.post("/api/mentors/import", files=files, headers=as_role("matcher"))
     assert answer.status_code == 200, answer.text
-
-
-def sign_in(client: TestClient, role: str) -> str:
-    """Sign in through the form as the user named after ``role``; the session's CSRF token."""
-    form = client.get("/login")
-    found = CSRF.search(form.text)
-    assert found, form.text
-    answer = client.post(
-        "/login",
-        data={"username": role, "password": f"secret-{role}", "csrf_token": found[1]},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-    found = CSRF.search(client.get("/rounds").text)
-    assert found
-    return found[1]
-
-
-def text(page: str) -> str:
-    """The page's words, tags removed and spaces collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
-
-
-def cells(page: str, row_id: str) -> list[str]:
-    row = re.search(rf'<tr id="{row_id}">(.*?)</tr>', page, re.S)
-    assert row, f"no row {row_id}"
-    return [text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row[1], re.S)]
-
-
-def error_of(page: str, field_id: str) -> str:
-    """The problem shown next to the field ``field_id``."""
-    found = re.search(rf'<p id="{field_id}-error" class="error">(.*?)</p>', page, re.S)
-    assert found, f"no problem shown next to {field_id}"
-    return text(found[1])
 
 
 def value_of(page: str, field_id: str) -> str:
