@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from sqlalchemy.orm import Session
 
 from matcher import cells
 from matcher.eligibility import Answers
@@ -24,7 +25,9 @@ from service.api.schemas import (
     control_refusal,
     errors,
 )
+from service.config import ServiceSettings
 from service.errors import Invalid
+from service.models import Application, User
 
 router = APIRouter(tags=["applications"], responses=SIGNED_IN)
 
@@ -138,12 +141,11 @@ class Decision(Body):
     ] = None
 
 
-@router.post("/api/applications", status_code=201, responses=errors(400))
-def create_application(
-    body: ApplicationCreate, db: DB, user: Staff, settings: Settings
-) -> ApplicationPublic:
-    """Record an application and check it against the guidance (stored even if ineligible)."""
-    application = applications.create(
+def store(
+    db: Session, user: User, body: ApplicationCreate, settings: ServiceSettings
+) -> Application:
+    """The application as sent (the API's body or the page's form), checked and stored."""
+    return applications.create(
         db,
         user,
         applicant_name=body.applicant_name,
@@ -153,6 +155,14 @@ def create_application(
         answers=body.answers(),
         min_years_post_cct=settings.min_years_post_cct,
     )
+
+
+@router.post("/api/applications", status_code=201, responses=errors(400))
+def create_application(
+    body: ApplicationCreate, db: DB, user: Staff, settings: Settings
+) -> ApplicationPublic:
+    """Record an application and check it against the guidance (stored even if ineligible)."""
+    application = store(db, user, body, settings)
     db.commit()
     return ApplicationPublic.model_validate(applications.public(application))
 

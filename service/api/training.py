@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from service import training
 from service.api.deps import DB, Settings, Staff
@@ -22,6 +23,8 @@ from service.api.schemas import (
     TypedPersonId,
     errors,
 )
+from service.config import ServiceSettings
+from service.models import TrainingRecord, User
 
 router = APIRouter(tags=["training"], responses=SIGNED_IN)
 
@@ -61,14 +64,11 @@ class TrainingPublic(BaseModel):
     created_at: Timestamp
 
 
-@router.post("/api/training", status_code=201, responses=errors(400, 404))
-def create_training(
-    body: TrainingCreate, db: DB, user: Staff, settings: Settings
-) -> TrainingPublic:
-    """Record a mentor's training; reimbursed sessions are capped per mentor across records.
-
-    404 for an unknown mentor; 422 past the cap or with the dates out of order."""
-    record = training.create(
+def store(
+    db: Session, user: User, body: TrainingCreate, settings: ServiceSettings
+) -> TrainingRecord:
+    """The record as sent (the API's body or the page's form), checked and stored."""
+    return training.create(
         db,
         user,
         mentor_id=body.mentor_id,
@@ -79,6 +79,16 @@ def create_training(
         reimbursed_sessions=body.reimbursed_sessions,
         sessions_max=settings.training_sessions_max,
     )
+
+
+@router.post("/api/training", status_code=201, responses=errors(400, 404))
+def create_training(
+    body: TrainingCreate, db: DB, user: Staff, settings: Settings
+) -> TrainingPublic:
+    """Record a mentor's training; reimbursed sessions are capped per mentor across records.
+
+    404 for an unknown mentor; 422 past the cap or with the dates out of order."""
+    record = store(db, user, body, settings)
     db.commit()
     return TrainingPublic.model_validate(training.public(record))
 

@@ -22,6 +22,7 @@ from matcher.settings import Settings as SchemeSettings
 from matcher.vocab import DAYS, FOCUS_AREAS, PARTS_OF_DAY
 from service import applications
 from service.api.applications import ApplicationCreate, Decision
+from service.api.applications import store as store_application
 from service.api.deps import DB, Settings
 from service.models import Application, Mentor
 from service.roles import ADMINS, STAFF
@@ -183,16 +184,7 @@ def create_application(
             if name in problems:
                 problems[name] = "required: answer yes or no"
         return _application_form(request, viewer, settings, typed, problems)
-    made = applications.create(
-        db,
-        viewer.user,
-        applicant_name=body.applicant_name,
-        email=body.email,
-        gmc_number=body.gmc_number,
-        mentor_id=body.mentor_id,
-        answers=body.answers(),
-        min_years_post_cct=settings.min_years_post_cct,
-    )
+    made = store_application(db, viewer.user, body, settings)
     db.commit()
     return RedirectResponse(f"/applications/{made.id}?notice=created", status_code=303)
 

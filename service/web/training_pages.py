@@ -22,6 +22,7 @@ from service import training
 from service.api.deps import DB, Settings
 from service.api.schemas import LINE
 from service.api.training import TrainingCreate, TrainingUpdate
+from service.api.training import store as store_training
 from service.errors import Invalid, NotFound
 from service.roles import STAFF
 from service.web.deps import CurrentViewer, Viewer, render
@@ -161,17 +162,7 @@ def record_training(
     if problems:
         return _refused(request, db, viewer, settings, typed, problems)
     try:
-        made = training.create(
-            db,
-            viewer.user,
-            mentor_id=body.mentor_id,
-            course=body.course,
-            qualification=body.qualification,
-            started_on=body.started_on,
-            completed_on=body.completed_on,
-            reimbursed_sessions=body.reimbursed_sessions,
-            sessions_max=settings.training_sessions_max,
-        )
+        made = store_training(db, viewer.user, body, settings)
     except (Invalid, NotFound) as exc:
         db.rollback()
         field = getattr(exc, "field", None)
