@@ -315,7 +315,7 @@ def _review(
         for control in _unnamed(page)
     )
     if screenshots:
-        page.screenshot(path=screenshots / f"{name}.png")
+        page.screenshot(path=screenshots / f"{re.sub(r'[^a-z0-9]+', '-', name).strip('-')}.png")
 
 
 def _unnamed(page: Page) -> list[str]:
