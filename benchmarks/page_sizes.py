@@ -2,8 +2,9 @@
 Chromium?
 
 A real `matcher serve` on a fresh SQLite database with the national sample (600 mentors,
-4,000 mentees) imported, one round over everyone run (time limit 60 s) and approved, so
-about 4,000 confirmed matches, and ``SESSIONS`` mentoring sessions logged through the API
+4,000 mentees) imported, two rounds over everyone run (time limit 60 s each): one left
+proposed, so its page carries every form staff use, and one approved, so about 4,000
+confirmed matches, and ``SESSIONS`` mentoring sessions logged through the API
 (one on each of the first matches, held today), so the sessions and reports pages have
 rows. Then every page of ``PAGES`` is measured as each role it lists sees it, signed in
 through the form (`page_loads.py` says how):
@@ -83,6 +84,8 @@ PAGES = (
     PageSpec("Round",                     "/rounds/{round}",                   "matcher analyst"),
     PageSpec("Round, page 2",             "/rounds/{round}?page=2",            "matcher"),
     PageSpec("Round, a search",           "/rounds/{round}?q=moore",           "matcher"),
+    PageSpec("Proposed round, with forms", "/rounds/{proposed}",               "matcher"),
+    PageSpec("Proposed round, pin search", "/rounds/{proposed}?find_mentee=moore&find_mentor=moore", "matcher"),
     PageSpec("Matches",                   "/matches",                          "matcher analyst"),
     PageSpec("Matches, page 2",           "/matches?page=2",                   "matcher"),
     PageSpec("Matches, a search",         "/matches?status=confirmed&q=moore", "matcher"),
@@ -159,7 +162,7 @@ def _import(api: httpx.Client, sample: str) -> None:
         api.post(f"/api/{kind}/import", files=files, timeout=300).raise_for_status()
 
 
-def _round(api: httpx.Client, time_limit: float) -> int:
+def _round(api: httpx.Client, time_limit: float, *, approve: bool) -> int:
     answer = api.post("/api/rounds", json={"name": "benchmark", "time_limit": time_limit})
     answer.raise_for_status()
     round_id = int(answer.json()["id"])
@@ -168,7 +171,8 @@ def _round(api: httpx.Client, time_limit: float) -> int:
         time.sleep(1)
     if job["status"] != "done":
         raise RuntimeError(f"the round failed: {job}")
-    api.post(f"/api/rounds/{round_id}/approve", timeout=300).raise_for_status()
+    if approve:
+        api.post(f"/api/rounds/{round_id}/approve", timeout=300).raise_for_status()
     return round_id
 
 
@@ -203,7 +207,10 @@ def set_up(server: Server, sample: str, time_limit: float) -> Scheme:
     """Import the sample, run and approve a round, log sessions; the scheme it leaves."""
     with httpx.Client(base_url=server.url, headers=server.headers, timeout=120) as api:
         _import(api, sample)
-        round_id = _round(api, time_limit)
+        # A round left proposed, with every form staff use (run before the approved one, so
+        # that its mentees are still to be matched when it runs).
+        proposed = _round(api, time_limit, approve=False)
+        round_id = _round(api, time_limit, approve=True)
         confirmed = api.get("/api/matches", params={"status": "confirmed"}).json()
         logged = _log_sessions(api, [m["id"] for m in confirmed[:SESSIONS]])
         first = confirmed[0]
@@ -214,6 +221,7 @@ def set_up(server: Server, sample: str, time_limit: float) -> Scheme:
             sessions=logged,
             ids={
                 "round": str(round_id),
+                "proposed": str(proposed),
                 "match": str(confirmed[-1]["id"]),
                 "mentor": first["mentor_id"],
                 "mentee": first["mentee_id"],
@@ -325,7 +333,8 @@ def report(
         f"end; Python {platform.python_version()}, Debian's Chromium {browser} through Playwright.",
         "",
         f"Scheme: sample `{sample}`, {scheme.mentors:,} mentors, {scheme.mentees:,} mentees, "
-        f"{scheme.confirmed:,} confirmed matches (one round, approved), {scheme.sessions:,} "
+        f"{scheme.confirmed:,} confirmed matches (one round approved, one left proposed), "
+        f"{scheme.sessions:,} "
         "sessions logged; SQLite.",
         "",
         f"HTML: the page's bytes uncompressed, and as gzip sent them (KB of 1,000 bytes). "
