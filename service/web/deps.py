@@ -83,6 +83,7 @@ class Viewer:
             ("Rounds", "/rounds", ROUND_READERS),
             ("People", "/people", PEOPLE_READERS),
             ("Register", "/register", PEOPLE_READERS),
+            ("Conflicts", "/exclusions", STAFF),
             ("Matches", "/matches", REPORT_READERS),
             ("Sessions", "/sessions", REPORT_READERS),
             ("Training", "/training", STAFF),
