@@ -30,6 +30,7 @@ PATH = "/exclusions"
 Csrf = Annotated[str, Form(max_length=128)]
 Search = Annotated[str, Query(max_length=100), LINE]
 Field = Annotated[str, Form(max_length=4000), LINE]
+Typed = Annotated[str, Form(max_length=4000)]  # checked by exclusions.add, shown by its field
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
 PerPage = Annotated[int, Query(ge=1, le=10_000)]
 Back = Annotated[str, Form(max_length=2000)]
@@ -106,9 +107,9 @@ def add_exclusion(
     db: DB,
     viewer: CurrentViewer,
     csrf_token: Csrf = "",
-    mentor_id: Field = "",
-    mentee_id: Field = "",
-    reason: Field = "",
+    mentor_id: Typed = "",
+    mentee_id: Typed = "",
+    reason: Typed = "",
     find_mentor: Field = "",
     find_mentee: Field = "",
 ) -> Response:
