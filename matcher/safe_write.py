@@ -1,7 +1,8 @@
 """Writing CSV and XLSX files safely: all or nothing, and nothing Excel would run.
 
 Writing is atomic (a temporary file in the same folder, then ``os.replace``), and cells that
-Excel would read as formulas are neutralised with a leading '.
+Excel would read as formulas are neutralised with a leading '. openpyxl is loaded only when a
+workbook is written: `matcher match` writes CSV and starts faster without it.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
+from typing import TYPE_CHECKING
 
 from matcher.sheets import FORMULA_STARTS
 from matcher.sheets import text as _text
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 Row = Sequence[object] | Mapping[str, object]
 
@@ -76,6 +76,8 @@ def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> None:
     contents (within limits)."""
 
     def write(tmp: str) -> None:
+        from openpyxl import Workbook
+
         # Collect the rows first: a write-only workbook abandoned half-way cannot be closed.
         tables = [
             (sheet, [[_xlsx_value(c) for c in cells] for cells in _cells(sheet.header, sheet.rows)])
@@ -89,12 +91,15 @@ def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> None:
     atomic_write(Path(path), write)
 
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
+_HEADER_FILL_COLOUR = "DDE7F0"
 _MIN_WIDTH, _MAX_WIDTH = 8, 60
 
 
 def _styled_sheet(book: Workbook, sheet: Sheet, values: list[list[object]]) -> None:
+    from openpyxl.cell.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     out = book.create_sheet(title=sheet.title[:31])
     for index, name in enumerate(sheet.header, start=1):
         longest = max([len(str(name)), *(len(str(row[index - 1] or "")) for row in values)])
@@ -106,8 +111,8 @@ def _styled_sheet(book: Workbook, sheet: Sheet, values: list[list[object]]) -> N
     heading = []
     for name in sheet.header:
         cell = WriteOnlyCell(out, value=_xlsx_value(name))
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor=_HEADER_FILL_COLOUR)
         heading.append(cell)
     out.append(heading)
     for row in values:
@@ -128,6 +133,8 @@ def _cells(header: Sequence[str], rows: Iterable[Row]) -> Iterator[Sequence[obje
 
 
 def _xlsx_value(value: object) -> object:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # loaded already by the workbook
+
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return value
     return ILLEGAL_CHARACTERS_RE.sub("", safe_cell(value))

@@ -76,17 +76,19 @@ def run_job(
     """The job's work and its clean-up, for ``JobRunner.submit``."""
 
     def work(reporter: JobReporter) -> str:
+        started = time.monotonic()  # the round's time limit bounds the job from here
         with transaction(sessions) as session:
             round_ = get_round(session, round_id)
             time_limit = round_.time_limit
             problem, inputs = build_problem(session, round_, postcode_lookup)
-        started = time.monotonic()
         reporter.progress(0.01, "solving", force=True)
 
         def on_progress(line: str) -> None:
             reporter.progress((time.monotonic() - started) / time_limit * 0.95, line)
 
-        result = solve_in_child(problem, time_limit=time_limit, seed=seed, on_progress=on_progress)
+        result = solve_in_child(
+            problem, time_limit=time_limit, seed=seed, on_progress=on_progress, started=started
+        )
         return _store_result(sessions, round_id, job_id, problem, inputs, result)
 
     def tidy() -> None:

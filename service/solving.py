@@ -5,6 +5,10 @@ already imported the solver, so it starts in milliseconds) leaves the service fr
 process itself never imports the solver (OR-Tools and pandas are 80 MB it does not need).
 Progress lines and the result come back over a pipe; a child that dies is reported, not
 waited for.
+
+A round's time limit bounds the job from its start: the child is given a deadline on the
+monotonic clock (shared by every process of the machine) and solves for what is left of it
+when it begins, less the time storing the result takes.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from matcher.data import ProblemData
+from matcher.export import solve_seconds
 from solver.result import Result
 
 # Beyond the time limit the solver may need a moment to stop and send its answer.
@@ -28,13 +33,15 @@ class SolveFailed(RuntimeError):
     """The solve raised, or its process died or overran; the message says which."""
 
 
-def _child(conn: Connection, problem: ProblemData, time_limit: float, seed: int) -> None:
+def _child(
+    conn: Connection, problem: ProblemData, started: float, time_limit: float, seed: int
+) -> None:
     from solver.solve import solve  # preloaded by the fork server: no cost here
 
     try:
         result = solve(
             problem,
-            time_limit=time_limit,
+            time_limit=solve_seconds(time_limit, time.monotonic() - started, problem),
             seed=seed,
             progress=lambda line: conn.send(("progress", line)),
         )
@@ -51,13 +58,20 @@ def solve_in_child(
     time_limit: float,
     seed: int = 0,
     on_progress: Callable[[str], None] = lambda line: None,
+    started: float | None = None,
 ) -> Result:
-    """``solver.solve`` in a child process; raises SolveFailed with the reason."""
+    """``solver.solve`` in a child process; raises SolveFailed with the reason.
+
+    ``time_limit`` counts from ``started`` (a ``time.monotonic()`` reading, by default now):
+    the job's reading, solving and storing together."""
+    begun = time.monotonic() if started is None else started
     receiver, sender = _context.Pipe(duplex=False)
-    process = _context.Process(target=_child, args=(sender, problem, time_limit, seed), daemon=True)
+    process = _context.Process(
+        target=_child, args=(sender, problem, begun, time_limit, seed), daemon=True
+    )
     process.start()
     sender.close()
-    deadline = time.monotonic() + time_limit + GRACE_SECONDS
+    deadline = begun + time_limit + GRACE_SECONDS
     try:
         while True:
             if time.monotonic() > deadline:

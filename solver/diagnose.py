@@ -12,7 +12,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from matcher.rules import RULE_CODES, RULE_PHRASES
 from solver.instance import Instance, positions_by
@@ -157,7 +156,13 @@ def lock_clashes(inst: Instance) -> list[str]:
 
 
 def explain_infeasible(inst: Instance, time_limit: float = 10.0) -> list[str]:
-    """Name the pinned pairs and mentor minimums that cannot all hold, with CP-SAT assumptions."""
+    """Name the pinned pairs and mentor minimums that cannot all hold, with CP-SAT assumptions.
+
+    Within ``time_limit`` seconds; none named (an empty list) when that is not enough.
+    """
+    # cp_model's builder (and the pandas it loads) only for a round that needs explaining.
+    from ortools.sat.python import cp_model
+
     model = cp_model.CpModel()
     pairs = inst.pairs
     x = [model.new_bool_var("") for _ in range(len(pairs))]

@@ -8,13 +8,14 @@ linear expression; levels are optimised in order, each fixed before the next.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from matcher import equity
+from solver import cpsat
 from solver.flow import Fixing
 from solver.instance import Instance, positions_by
 
@@ -33,19 +34,19 @@ class Linear:
 
 @dataclass(frozen=True)
 class LevelSolve:
-    status: Any  # cp_model status
+    status: Any  # a cpsat.Status
     value: int | None
     bound: int | None
     values: np.ndarray | None  # all model variables
 
 
-class _StopAtBound(cp_model.CpSolverSolutionCallback):
+class _StopAtBound(cpsat.SolutionCallback):
     def __init__(self, expr: Linear, bound: int, maximize: bool):
         super().__init__()
         self._expr, self._bound, self._maximize = expr, bound, maximize
         self.reached = False
 
-    def on_solution_callback(self) -> None:
+    def on_solution(self) -> None:
         value = self.objective_value
         if (value >= self._bound) if self._maximize else (value <= self._bound):
             self.reached = True
@@ -58,9 +59,11 @@ class MatchingModel:
     def __init__(self, inst: Instance, candidates: np.ndarray):
         self.inst = inst
         self.candidates = candidates
-        self.model = cp_model.CpModel()
-        self._proto = self.model.proto
+        self._proto = cpsat.CpModelProto()
         self._n_vars = 0
+        # The most a CP-SAT call on this model has run past its time limit (copying the model
+        # and presolve come before it looks at the clock): time a later call cannot save.
+        self.overrun = 0.0
         weights = inst.problem.settings.weights
         pairs = inst.pairs
         mentor = pairs.mentor[candidates]
@@ -243,7 +246,8 @@ class MatchingModel:
         known_bound: int | None = None,
     ) -> LevelSolve:
         """Optimise one level from a hint; stop early once ``known_bound`` (a bound proven
-        elsewhere, e.g. by the flow relaxation) is reached."""
+        elsewhere, e.g. by the flow relaxation) is reached. ``time_limit`` is for the whole
+        call: CP-SAT is given it less the ``overrun`` seen on this model so far."""
         expr = self.levels[level]
         objective = self._proto.objective
         objective.vars.clear()
@@ -259,22 +263,27 @@ class MatchingModel:
         hint_proto.vars.extend(range(self._n_vars))
         hint_proto.values.extend(hint.tolist())
 
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(0.05, time_limit)
+        parameters = cpsat.SatParameters()
+        parameters.max_time_in_seconds = max(0.05, time_limit - self.overrun)
         # Small models single-threaded: deterministic for the same input and seed. With the
         # equity side constraints one worker is far too slow to improve a level: use them all.
         small = self._n_vars < 20_000 and not equity.active(self.inst.problem)
-        solver.parameters.num_workers = 1 if small else workers
-        solver.parameters.random_seed = seed
+        parameters.num_workers = 1 if small else workers
+        parameters.random_seed = seed
         # Cuts on the enforced band and excess constraints: without them the LP bound of the
         # penalty stays far below its optimum and proofs do not finish.
-        solver.parameters.linearization_level = 2
+        parameters.linearization_level = 2
         callback = _StopAtBound(expr, known_bound, maximize) if known_bound is not None else None
-        status = solver.solve(self.model, callback)
-        if callback is not None and callback.reached and status == cp_model.FEASIBLE:
-            status = cp_model.OPTIMAL
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        started = time.perf_counter()
+        response = cpsat.solve(self._proto, parameters, callback)
+        self.overrun = max(
+            self.overrun, time.perf_counter() - started - parameters.max_time_in_seconds
+        )
+        status = response.status
+        if callback is not None and callback.reached and status == cpsat.FEASIBLE:
+            status = cpsat.OPTIMAL
+        if status not in (cpsat.OPTIMAL, cpsat.FEASIBLE):
             return LevelSolve(status, None, None, None)
-        values = np.array(solver.response_proto.solution, dtype=np.int64)
-        bound = round(solver.best_objective_bound)
+        values = np.array(response.solution, dtype=np.int64)
+        bound = round(response.best_objective_bound)
         return LevelSolve(status, expr.value(values), bound, values)

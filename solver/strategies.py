@@ -13,16 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from matcher import equity
 from matcher.equity import shortfalls
+from solver import cpsat
 from solver.branch import branch_and_bound
 from solver.diagnose import explain_infeasible
 from solver.equity_repair import repair
 from solver.flow import Fixing, Relaxation, relax, warm_start
 from solver.instance import Instance
-from solver.model import MatchingModel
+from solver.model import LevelSolve, MatchingModel
 from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Level
 
 Progress = Callable[[str], None]
@@ -89,7 +89,12 @@ def _penalty_within(
             model.fix(name, targets[name], True)
     model.restrict(fixing)
     start = model.complete(np.searchsorted(candidates, hint))
-    result = model.optimise("penalty", False, start, deadline - time.perf_counter(), seed, workers)
+    remaining = deadline - time.perf_counter()
+    if remaining <= 0 and keeps_bands:
+        # The deadline has passed and the hint keeps every rule: it stands, its penalty
+        # unproven, rather than a search that would overrun the time limit.
+        return PenaltyAnswer(hint, model.levels["penalty"].value(start), 0, False)
+    result = model.optimise("penalty", False, start, remaining, seed, workers)
     if result.values is None:
         if keeps_bands:
             # No time to improve: the hint itself is the answer, its penalty unproven.
@@ -98,7 +103,7 @@ def _penalty_within(
     for name, target in targets.items():
         if model.levels[name].value(result.values) != target:
             raise AssertionError(f"penalty search left the {name} level at another value")
-    proven = result.status == cp_model.OPTIMAL
+    proven = result.status == cpsat.OPTIMAL
     value = int(result.value or 0)
     return PenaltyAnswer(
         candidates[model.chosen(result.values)],
@@ -233,13 +238,27 @@ def solve_by_levels(r: Round) -> Outcome:
         else:
             remaining = r.deadline - time.perf_counter()
             share = remaining if name == "penalty" else remaining * 0.6
-            say(f"level {name}: searching (up to {share:.1f} s)")
-            outcome = model.optimise(
-                name, maximize, values, share, r.seed, r.workers, bound if earlier_proven else None
-            )
+            if remaining <= model.overrun and feasible_start:
+                # No time left that a CP-SAT call on this model would keep to, and the pair
+                # list in hand keeps every rule: this level stays unproven rather than a search
+                # overrunning the time limit.
+                say(f"level {name}: no time left to search")
+                outcome = LevelSolve(cpsat.UNKNOWN, None, None, None)
+            else:
+                say(f"level {name}: searching (up to {share:.1f} s)")
+                outcome = model.optimise(
+                    name,
+                    maximize,
+                    values,
+                    share,
+                    r.seed,
+                    r.workers,
+                    bound if earlier_proven else None,
+                )
             if outcome.values is None:
-                if outcome.status == cp_model.INFEASIBLE or not feasible_start:
-                    return explain_infeasible(inst) or [
+                if outcome.status == cpsat.INFEASIBLE or not feasible_start:
+                    left = r.deadline - time.perf_counter()
+                    return (explain_infeasible(inst, left) if left > 0 else []) or [
                         "No pair list keeps every mentor inside the capacity band within the time limit."
                     ]
                 proven = False
@@ -252,7 +271,7 @@ def solve_by_levels(r: Round) -> Outcome:
             else:
                 values, value = outcome.values, int(outcome.value or 0)
                 feasible_start = True
-                solved_proof = outcome.status == cp_model.OPTIMAL and r.full and earlier_proven
+                solved_proof = outcome.status == cpsat.OPTIMAL and r.full and earlier_proven
                 if bound is None or not earlier_proven:
                     bound = outcome.bound if r.full else None
                 proven = solved_proof or (earlier_proven and bound is not None and value == bound)

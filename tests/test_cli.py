@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from helpers import SOLVER_DATA
 
-from datasets.generator import generate
+from datasets.generator import generate, sample_dir
 from matcher.checks import evaluate, violations
 from matcher.cli import main
 from matcher.readers import load_problem
@@ -267,3 +267,40 @@ def test_help_imports_nothing_heavy() -> None:
         check=True,
     )
     assert completed.stdout.strip() == "[]"
+
+
+# What `validate` and `match` load on the shipped LMC sample. Neither needs the service or
+# openpyxl (CSV in, CSV out); `match` reaches CP-SAT through solver.cpsat, never through
+# ortools' cp_model, which loads pandas; `validate` solves nothing, so loads no OR-Tools.
+SLOW_TO_LOAD = {"pandas", "openpyxl", "scipy", "sqlalchemy", "fastapi", "pydantic", "ortools"}
+# Prints the exit code, which of SLOW_TO_LOAD the command loaded, and whether cp_model was.
+COMMAND_IMPORTS = f"""
+import contextlib, io, sys
+from matcher.cli import main
+
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    code = main(sys.argv[1:])
+loaded = {{m.split(".")[0] for m in sys.modules}} & {SLOW_TO_LOAD!r}
+print(code, sorted(loaded), "ortools.sat.python.cp_model" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "loaded"),
+    [("validate", "0 [] False"), ("match", "0 ['ortools'] False")],
+)
+def test_validate_and_match_load_only_what_they_use(
+    tmp_path: Path, command: str, loaded: str
+) -> None:
+    lmc = sample_dir("lmc")
+    files = [str(lmc / name) for name in ("mentors.csv", "mentees.csv")]
+    files += ["--exclusions", str(lmc / "exclusions.csv")]
+    extra = ["--out", str(tmp_path), "--quiet"] if command == "match" else []
+    completed = subprocess.run(
+        [sys.executable, "-c", COMMAND_IMPORTS, command, *files, *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert completed.stdout.strip() == loaded
