@@ -104,11 +104,14 @@ def _penalty_within(
         if model.levels[name].value(result.values) != target:
             raise AssertionError(f"penalty search left the {name} level at another value")
     proven = result.status == cpsat.OPTIMAL
-    value = int(result.value or 0)
+    chosen = model.chosen(result.values)
+    # The pairs' own penalty: the model bounds its counters from below only, so a solution
+    # not proven optimal may count more than its pairs have.
+    value = model.levels["penalty"].value(model.complete(chosen))
     return PenaltyAnswer(
-        candidates[model.chosen(result.values)],
+        candidates[chosen],
         value,
-        value if proven else int(result.bound or 0),
+        value if proven else min(value, int(result.bound or 0)),
         proven,
     )
 
@@ -283,7 +286,27 @@ def solve_by_levels(r: Round) -> Outcome:
         earlier_proven = earlier_proven and proven
         model.fix(name, value, maximize)
         say(f"level {name}: {value} ({'proven' if proven else f'bound {bound}'})")
-    return candidates[model.chosen(values)], levels, len(candidates)
+    chosen = model.chosen(values)
+    return candidates[chosen], _as_chosen(model, levels, model.complete(chosen)), len(candidates)
+
+
+def _as_chosen(model: MatchingModel, levels: list[Level], values: np.ndarray) -> list[Level]:
+    """The levels of the pair list returned, from its own variables.
+
+    A level not proven is only held at its value or better while later levels are searched,
+    so they may improve it; and the model bounds its penalty counters from below only, so a
+    solution CP-SAT did not prove optimal may count more penalty than its pairs have. The
+    pairs' own values are reported, with each bound kept on the right side of them."""
+    found = []
+    for level in levels:
+        value = model.levels[level.name].value(values)
+        if value == level.value:
+            found.append(level)
+            continue
+        maximize = LEVEL_MAXIMIZE[level.name]
+        bound = max(level.bound, value) if maximize else min(level.bound, value)
+        found.append(replace(level, value=value, bound=bound, proven=value == bound))
+    return found
 
 
 def keeps_bands(inst: Instance, chosen: np.ndarray) -> bool:

@@ -145,6 +145,26 @@ def test_solver_answer_keeps_every_rule_and_reports_its_levels(shape: str) -> No
     assert evaluate(problem, pairs) == {level.name: level.value for level in result.levels}
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+def test_levels_left_unproven_are_those_of_the_pairs_returned(seed: int) -> None:
+    """The equity limit at LMC size, stopped by the time limit: a level not proven is held only
+    at its value or better while later levels are searched, and the penalty's counters are
+    bounded from below only; the levels reported must still be the returned pairs' own
+    (these rounds reported quality 3,120 for pairs of 3,126, and 3,730 for 3,739)."""
+    problem = SHAPES["equity_limit"](SIZES["lmc"], seed)
+    result = solve(problem, time_limit=15.0, seed=0)
+    assert result.status is Status.FEASIBLE
+    pairs = [(p.mentor_id, p.mentee_id) for p in result.pairs]
+    assert violations(problem, pairs) == []
+    assert evaluate(problem, pairs) == {level.name: level.value for level in result.levels}
+    for level in result.levels:
+        assert (
+            (level.value <= level.bound)
+            if level.name != "penalty"
+            else (level.value >= level.bound)
+        )
+
+
 def test_unknown_names_are_refused() -> None:
     assert pick(["lmc", "mid"], SIZES, "size") == [SIZES["lmc"], SIZES["mid"]]
     with pytest.raises(ValueError, match="unknown shape 'tiny'"):
