@@ -129,3 +129,38 @@ def render(
 
 def login_url(next_path: str) -> str:
     return "/login" + (f"?next={quote(next_path)}" if next_path not in ("", "/") else "")
+
+
+def confirm_page(
+    request: Request,
+    viewer: Viewer,
+    *,
+    heading: str,
+    question: str,
+    action: str,
+    confirm: str,
+    cancel: str,
+    danger: bool = False,
+    hidden: Iterable[tuple[str, str]] = (),
+    reason: str | None = None,
+    reason_error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The page that asks before an action: ``question``, a button ``confirm`` posting to
+    ``action`` (with ``hidden`` fields and, when ``reason`` is not None, a required reason),
+    and a way back to ``cancel``."""
+    return render(
+        request,
+        "confirm.html",
+        viewer,
+        status_code=status_code,
+        heading=heading,
+        question=question,
+        action=action,
+        hidden=list(hidden),
+        reason=reason,
+        reason_error=reason_error,
+        confirm=confirm,
+        cancel=cancel,
+        danger=danger,
+    )

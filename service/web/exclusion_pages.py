@@ -22,7 +22,7 @@ from service.api.schemas import LINE
 from service.db import commit_or_retry
 from service.exclusions import FormProblems
 from service.roles import STAFF
-from service.web.deps import CurrentViewer, Viewer, render
+from service.web.deps import CurrentViewer, Viewer, confirm_page, render
 from service.web.paging import PER_PAGE, back_with, page_of, safe_back
 
 router = APIRouter(include_in_schema=False)
@@ -203,9 +203,8 @@ def confirm_remove(
     viewer.require(STAFF)
     row = exclusions.row(db, exclusion)
     returning = safe_back(back, PATH)
-    return render(
+    return confirm_page(
         request,
-        "confirm.html",
         viewer,
         heading="Remove this conflict?",
         question=f"Remove the conflict of interest between mentor {row.mentor_name} "
@@ -213,7 +212,6 @@ def confirm_remove(
         "Later rounds may then pair them.",
         action=f"{PATH}/{row.id}/remove",
         hidden=[("back", returning)],
-        reason=None,
         confirm="Remove conflict",
         cancel=back_with(returning, f"exclusion-{row.id}"),
         danger=True,

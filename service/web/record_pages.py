@@ -21,7 +21,7 @@ from service.models import Mentee
 from service.people import mentor_summaries
 from service.roles import PEOPLE_READERS, REPORT_READERS, STAFF
 from service.web.chart import BarChart, bar_chart
-from service.web.deps import CurrentViewer, render
+from service.web.deps import CurrentViewer, confirm_page, render
 from service.web.paging import PER_PAGE, back_with, page_of, safe_back
 
 router = APIRouter(include_in_schema=False)
@@ -156,9 +156,8 @@ def confirm_end(
 def _end_form(
     request: Request, viewer: CurrentViewer, match_id: int, reason: str, error: str, back: str
 ) -> Response:
-    return render(
+    return confirm_page(
         request,
-        "confirm.html",
         viewer,
         status_code=422 if error else 200,
         heading=f"End match {match_id}?",

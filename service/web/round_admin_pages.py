@@ -14,7 +14,7 @@ from service.api.schemas import LINE
 from service.downloads import MEDIA_TYPES, introductions_file, round_file
 from service.errors import NotFound
 from service.roles import ROUND_READERS, STAFF
-from service.web.deps import CurrentViewer, render
+from service.web.deps import CurrentViewer, confirm_page
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=128)]
@@ -48,16 +48,13 @@ def rename(
 def confirm_delete(request: Request, round_id: int, db: DB, viewer: CurrentViewer) -> Response:
     viewer.require(STAFF)
     round_ = rounds.get_round(db, round_id)
-    return render(
+    return confirm_page(
         request,
-        "confirm.html",
         viewer,
         heading=f"Delete {round_.name}?",
         question=f"Delete round {round_.name} with its proposals, pins and forbids? "
         "This cannot be undone.",
         action=f"/rounds/{round_id}/delete",
-        hidden=[],
-        reason=None,
         confirm="Delete",
         cancel=f"/rounds/{round_id}",
         danger=True,

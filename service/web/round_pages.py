@@ -19,7 +19,7 @@ from service.errors import Conflict, Invalid, NotFound
 from service.jobs import job_view
 from service.models import Job, Mentee, Mentor, Round
 from service.roles import ROUND_READERS, STAFF
-from service.web.deps import CurrentViewer, render
+from service.web.deps import CurrentViewer, confirm_page, render
 from service.web.paging import PER_PAGE, page_of
 from service.web.round_lists import (
     MAX_TEXT,
@@ -343,19 +343,15 @@ def confirm_approve(request: Request, round_id: int, db: DB, viewer: CurrentView
     if round_.status != "proposed" or round_.active_job is not None:
         raise Conflict(f"round {round_id} cannot be approved now: it is not proposed, or running")
     pairs = len(rounds.proposals(db, round_id, named=False))
-    return render(
+    return confirm_page(
         request,
-        "confirm.html",
         viewer,
         heading=f"Approve {round_.name}?",
         question=f"Approve {pairs} pairs of round {round_.name}? "
         f"This creates {pairs} confirmed matches.",
         action=f"/rounds/{round_id}/approve",
-        hidden=[],
-        reason=None,
         confirm="Approve",
         cancel=f"/rounds/{round_id}",
-        danger=False,
     )
 
 
