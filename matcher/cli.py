@@ -235,7 +235,7 @@ def run_match(
 ) -> int:
     """Solve and write the outputs; ``time_limit`` counts from ``started`` (a
     ``time.perf_counter()`` reading, by default now), so it bounds reading too."""
-    from matcher.export import build_report, solve_seconds, write_report
+    from matcher.export import build_report, solve_seconds, work_limit, write_report
     from solver.result import Status
     from solver.solve import solve  # OR-Tools only where a command solves: `serve` never does
 
@@ -251,7 +251,14 @@ def run_match(
     progress(
         f"{budget:.1f} s of the {time_limit:g} s limit for the search (read in {elapsed:.1f} s)"
     )
-    result = solve(problem, time_limit=budget, seed=seed, num_workers=workers, progress=progress)
+    result = solve(
+        problem,
+        time_limit=budget,
+        work_limit=work_limit(time_limit, problem),
+        seed=seed,
+        num_workers=workers,
+        progress=progress,
+    )
     report = build_report(problem, result)
     written = write_report(report, out)
     summary = report.summary

@@ -58,6 +58,16 @@ def solve_seconds(time_limit: float, elapsed: float, problem: ProblemData) -> fl
     return max(MIN_SOLVE_SECONDS, time_limit - elapsed - reporting)
 
 
+def work_limit(time_limit: float, problem: ProblemData) -> float:
+    """The search's work for a whole ``time_limit`` (``solver.solve.work_budget``), from the
+    limit and the round's size alone (mentors × mentees for its allowed pairs, at most), so
+    that how long reading took never changes the answer."""
+    from solver.solve import work_budget
+
+    pairs = len(problem.mentors) * len(problem.mentees)
+    return work_budget(solve_seconds(time_limit, 0.0, problem), pairs)
+
+
 def build_report(problem: ProblemData, result: Result) -> RoundReport:
     mentors = {m.mentor_id: m for m in problem.mentors}
     mentees = {m.mentee_id: m for m in problem.mentees}
@@ -116,6 +126,9 @@ def build_report(problem: ProblemData, result: Result) -> RoundReport:
         "timings": result.timings,
         "conflicts": list(result.conflicts),
         "advice": result.status.advice,
+        # The search stops on a work budget, so the same input and seed give the same pairs;
+        # true when the clock (a safety net on a slow or busy machine) stopped it first.
+        "wall_limit_fired": result.wall_limit_fired,
         "input_notes": [note.as_row() for note in problem.notes],
     }
     return RoundReport(pairs, unmatched, summary)

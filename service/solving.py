@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from matcher.data import ProblemData
-from matcher.export import solve_seconds
+from matcher.export import solve_seconds, work_limit
 from solver.result import Result
 
 # Beyond the time limit the solver may need a moment to stop and send its answer.
@@ -42,6 +42,7 @@ def _child(
         result = solve(
             problem,
             time_limit=solve_seconds(time_limit, time.monotonic() - started, problem),
+            work_limit=work_limit(time_limit, problem),
             seed=seed,
             progress=lambda line: conn.send(("progress", line)),
         )

@@ -19,6 +19,22 @@ from solver import cpsat
 from solver.flow import Fixing
 from solver.instance import Instance, positions_by
 
+# The least deterministic time a CP-SAT call is given: enough to load the model and its hint.
+MIN_WORK = 0.01
+# Tasks per synchronised batch when several workers interleave (fixed, so that the search does
+# not depend on the number of workers).
+INTERLEAVE_BATCH = 6
+# A call that ran this share of its wall-clock limit is taken as stopped by it.
+WALL_SHARE_STOPPED = 0.95
+# What a CP-SAT call costs before its search, per model variable, in work units (copying the
+# model and presolve take wall time its deterministic time undercounts): measured on these
+# machines at about 1.9 s a call for the regional equity round's 114,649-pair model, that is
+# 0.95 units at the 0.5 units a second ``solver.solve.WORK_PER_SECOND`` assumes.
+SETUP_WORK_PER_VARIABLE = 7.5e-6
+# Work units per unit of deterministic time: interleaved workers did 0.41 units of
+# deterministic time a second on that round where one worker does 0.66-0.73 on smaller ones.
+INTERLEAVED_WORK_PER_DTIME = 1.25
+
 
 @dataclass(frozen=True)
 class Linear:
@@ -38,6 +54,8 @@ class LevelSolve:
     value: int | None
     bound: int | None
     values: np.ndarray | None  # all model variables
+    work: float = 0.0  # CP-SAT's deterministic time spent
+    wall_stopped: bool = False  # the wall-clock safety net, not the work limit, ended it
 
 
 class _StopAtBound(cpsat.SolutionCallback):
@@ -212,6 +230,10 @@ class MatchingModel:
             if lo > 0 or hi < len(new):
                 self._linear(new, [1] * len(new), lo, hi)
 
+    def setup_work(self) -> float:
+        """The work a CP-SAT call on this model is counted before its search."""
+        return SETUP_WORK_PER_VARIABLE * self._n_vars
+
     # --- solutions -------------------------------------------------------------------------
     def complete(self, chosen: np.ndarray) -> np.ndarray:
         """All model variables for a choice of candidate positions (aux variables at their best)."""
@@ -240,14 +262,19 @@ class MatchingModel:
         level: str,
         maximize: bool,
         hint: np.ndarray,
-        time_limit: float,
+        work_limit: float,
+        wall_limit: float,
         seed: int,
         workers: int,
         known_bound: int | None = None,
     ) -> LevelSolve:
         """Optimise one level from a hint; stop early once ``known_bound`` (a bound proven
-        elsewhere, e.g. by the flow relaxation) is reached. ``time_limit`` is for the whole
-        call: CP-SAT is given it less the ``overrun`` seen on this model so far."""
+        elsewhere, e.g. by the flow relaxation) is reached.
+
+        The search stops after ``work_limit`` units of CP-SAT's deterministic time, so the same
+        model, hint and seed give the same answer on every run. ``wall_limit`` seconds (for the
+        whole call: CP-SAT is given it less the ``overrun`` seen on this model so far) is only a
+        safety net; when it ends the search first, ``wall_stopped`` says so."""
         expr = self.levels[level]
         objective = self._proto.objective
         objective.vars.clear()
@@ -264,11 +291,21 @@ class MatchingModel:
         hint_proto.values.extend(hint.tolist())
 
         parameters = cpsat.SatParameters()
-        parameters.max_time_in_seconds = max(0.05, time_limit - self.overrun)
-        # Small models single-threaded: deterministic for the same input and seed. With the
-        # equity side constraints one worker is far too slow to improve a level: use them all.
-        small = self._n_vars < 20_000 and not equity.active(self.inst.problem)
-        parameters.num_workers = 1 if small else workers
+        # Small models single-threaded, the equity limit's too: on the shape family's equity
+        # rounds (LMC and mid size) one worker proves every level in 0.8-12 s where two
+        # unsynchronised workers proved none in 20 s. Larger models use every worker,
+        # interleaved in batches, so that the search is the same on every run.
+        rate = 1.0
+        if self._n_vars < 20_000 or workers == 1:
+            parameters.num_workers = 1
+        else:
+            parameters.num_workers = workers
+            parameters.interleave_search = True
+            parameters.interleave_batch_size = INTERLEAVE_BATCH
+            rate = INTERLEAVED_WORK_PER_DTIME
+        setup = self.setup_work()
+        parameters.max_deterministic_time = max(MIN_WORK, (work_limit - setup) / rate)
+        parameters.max_time_in_seconds = max(0.05, wall_limit - self.overrun)
         parameters.random_seed = seed
         # Cuts on the enforced band and excess constraints: without them the LP bound of the
         # penalty stays far below its optimum and proofs do not finish.
@@ -280,10 +317,23 @@ class MatchingModel:
             self.overrun, time.perf_counter() - started - parameters.max_time_in_seconds
         )
         status = response.status
-        if callback is not None and callback.reached and status == cpsat.FEASIBLE:
+        reached = callback is not None and callback.reached
+        # Stopped by a limit, and not by the work limit: the wall clock's safety net fired.
+        # Interleaved workers finish a batch before they look at the work limit, so a call
+        # can pass it and still be stopped by the clock: reaching the wall limit counts too.
+        wall_stopped = (
+            status in (cpsat.FEASIBLE, cpsat.UNKNOWN)
+            and not reached
+            and (
+                response.deterministic_time < parameters.max_deterministic_time
+                or response.wall_time >= WALL_SHARE_STOPPED * parameters.max_time_in_seconds
+            )
+        )
+        work = setup + rate * float(response.deterministic_time)
+        if reached and status == cpsat.FEASIBLE:
             status = cpsat.OPTIMAL
         if status not in (cpsat.OPTIMAL, cpsat.FEASIBLE):
-            return LevelSolve(status, None, None, None)
+            return LevelSolve(status, None, None, None, work, wall_stopped)
         values = np.array(response.solution, dtype=np.int64)
         bound = round(response.best_objective_bound)
-        return LevelSolve(status, expr.value(values), bound, values)
+        return LevelSolve(status, expr.value(values), bound, values, work, wall_stopped)

@@ -43,6 +43,12 @@ LEVEL_MAXIMIZE: dict[str, bool] = {
 }
 
 
+WALL_LIMIT_MESSAGE = (
+    "The wall-clock limit ended the search before its work limit did: "
+    "this answer may differ from run to run."
+)
+
+
 @dataclass(frozen=True)
 class Level:
     """One level of the objective: the value reached, the best bound known, and whether proven."""
@@ -77,6 +83,10 @@ class Result:
     allowed_pairs: int = 0
     # Why each unmatched mentee was left out, by mentee_id.
     unmatched: dict[str, str] = field(default_factory=dict)
+    # The search stops on a work limit counted in deterministic units, so the same input,
+    # settings and seed give the same pairs; True when the wall-clock limit (a safety net on a
+    # slow or busy machine) stopped it first, and the pairs may differ from run to run.
+    wall_limit_fired: bool = False
 
     def level(self, name: str) -> Level:
         return next(level for level in self.levels if level.name == name)

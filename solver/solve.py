@@ -15,6 +15,11 @@ the result reports them as a level of their own.
 
 ``time_limit`` bounds the whole call, from building the pairs to the returned ``Result``: the
 search stops early enough to leave its last steps (see ``finish_reserve``) their time.
+
+How far the search goes is decided by a work limit in deterministic units (CP-SAT's
+deterministic time; see ``work_budget``), not by the clock, so the same problem, limit and
+seed give the same pairs on every run even when the limit ends the search. The wall-clock
+limit stays as a safety net; if it ends the search first, ``Result.wall_limit_fired`` says so.
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ from matcher.data import ProblemData
 from solver.diagnose import diagnose, unmatched_reasons
 from solver.flow import relax
 from solver.instance import Instance, build_instance
-from solver.result import Pair, Result, Status
+from solver.result import WALL_LIMIT_MESSAGE, Pair, Result, Status
 from solver.stability import stability
 from solver.strategies import (
     FULL_MODEL_PAIRS,
+    Budget,
     Progress,
     Round,
     candidate_pairs,
@@ -50,11 +56,19 @@ def solve(
     num_workers: int | None = None,
     progress: Progress | None = None,
     full_model_pairs: int = FULL_MODEL_PAIRS,
+    work_limit: float | None = None,
 ) -> Result:
     """Find the lexicographically best pair list that keeps every hard rule, within
-    ``time_limit`` seconds of wall time for the whole call."""
+    ``time_limit`` seconds of wall time for the whole call.
+
+    The search itself stops after ``work_limit`` units of deterministic work, by default
+    ``work_budget(time_limit, ...)``: what decides the answer, run after run. A caller whose
+    ``time_limit`` is what is left of a longer one (the command, after reading the files)
+    passes the work limit of the whole, so that reading time does not change the answer."""
     if time_limit <= 0:
         raise ValueError("time_limit must be positive")
+    if work_limit is not None and work_limit <= 0:
+        raise ValueError("work_limit must be positive")
     started = time.perf_counter()
     say = progress or (lambda message: None)
     workers = num_workers or min(8, os.cpu_count() or 1)
@@ -99,7 +113,10 @@ def solve(
         if full
         else candidate_pairs(search, relaxation.chosen),
         full=full,
-        deadline=started + time_limit - finish_reserve(len(inst.pairs), time_limit),
+        budget=Budget(
+            work=work_budget(time_limit, len(inst.pairs)) if work_limit is None else work_limit,
+            deadline=started + time_limit - finish_reserve(len(inst.pairs), time_limit),
+        ),
         seed=seed,
         workers=workers,
         say=say,
@@ -116,12 +133,18 @@ def solve(
         outcome = solve_by_levels(round_)
     t = lap("search", t)
     if isinstance(outcome, list):
-        return _infeasible(inst, outcome, started, timings)
+        if round_.budget.wall_stopped:
+            say(WALL_LIMIT_MESSAGE)
+        return _infeasible(inst, outcome, started, timings, round_.budget.wall_stopped)
     chosen, levels, n_candidates = outcome
     if keep is not None:
         levels = keep.levels(inst, chosen, levels)
         say(f"changes from the previous pairs: {keep.changes(chosen)} of {keep.n_previous}")
     status = Status.OPTIMAL if all(level.proven for level in levels) else Status.FEASIBLE
+    wall_limit_fired = round_.budget.wall_stopped
+    if wall_limit_fired:
+        say(WALL_LIMIT_MESSAGE)
+    say(f"work: {round_.budget.spent:.2f} of {round_.budget.work:.2f} units")
     return Result(
         status=status,
         pairs=_pairs(inst, chosen),
@@ -133,6 +156,7 @@ def solve(
         unmatched={
             problem.mentees[j].mentee_id: why for j, why in unmatched_reasons(inst, chosen).items()
         },
+        wall_limit_fired=wall_limit_fired,
     )
 
 
@@ -151,6 +175,27 @@ def finish_reserve(allowed_pairs: int, time_limit: float) -> float:
     return min(reserve, 0.25 * time_limit)
 
 
+# Units of deterministic work per second of the search's wall time. Measured on these machines
+# (2 cores, shared) on the shape family: one CP-SAT worker did 0.66-0.73 units a second on the
+# equity rounds at LMC and mid size, two interleaved workers 0.6-1.1; the branching's nodes are
+# counted at about 0.6 units a second (``solver.branch.node_work``); the national sample's
+# penalty search over 17,909 pairs did 0.42. At 0.45 units a second the national sample at a
+# 30 s limit ends on its work about a second before its wall-clock deadline.
+WORK_PER_SECOND = 0.45
+# Before the search: the pairs, the checks and the flow relaxation; an estimate of 1 s per
+# million allowed pairs, like ``FINISH_SECONDS_PER_PAIR`` after it.
+START_SECONDS_PER_PAIR = 1e-6
+
+
+def work_budget(time_limit: float, allowed_pairs: int) -> float:
+    """The work a search of ``time_limit`` seconds is given: the seconds left after the steps
+    before and after it, at ``WORK_PER_SECOND``. A function of the limit and the round alone,
+    never of the clock, so every run of the same round and limit does the same work."""
+    start = START_SECONDS_PER_PAIR * allowed_pairs
+    seconds = time_limit - finish_reserve(allowed_pairs, time_limit) - start
+    return WORK_PER_SECOND * max(0.1 * time_limit, seconds)
+
+
 def _pairs(inst: Instance, chosen: np.ndarray) -> tuple[Pair, ...]:
     problem = inst.problem
     out = []
@@ -162,7 +207,11 @@ def _pairs(inst: Instance, chosen: np.ndarray) -> tuple[Pair, ...]:
 
 
 def _infeasible(
-    inst: Instance, conflicts: list[str], started: float, timings: dict[str, float]
+    inst: Instance,
+    conflicts: list[str],
+    started: float,
+    timings: dict[str, float],
+    wall_limit_fired: bool = False,
 ) -> Result:
     return Result(
         status=Status.INFEASIBLE,
@@ -172,4 +221,5 @@ def _infeasible(
         timings=timings,
         conflicts=tuple(conflicts),
         allowed_pairs=len(inst.pairs),
+        wall_limit_fired=wall_limit_fired,
     )

@@ -4,6 +4,11 @@ Three strategies, tried in order: the relaxation's optimal face (its bounds met 
 branching on which mentors are used (mentors' minimums bite), and CP-SAT level by level (the
 counts of levels 1-2 themselves fall short). Each returns the pairs and the levels, a list of
 conflicts when the rules cannot all hold, or None to hand over to the next.
+
+How far each search goes is decided by a work budget (``Budget``) counted in CP-SAT's
+deterministic time, never by the clock, so the same round, settings and seed give the same
+pairs on every run even when the budget ends the search. The wall-clock deadline is kept as a
+safety net; when it ends a search first, the budget remembers it and the result says so.
 """
 
 from __future__ import annotations
@@ -27,6 +32,30 @@ from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Level
 
 Progress = Callable[[str], None]
 
+
+class Budget:
+    """The search's limits: ``work`` units of deterministic time (CP-SAT's own, and the
+    branching's nodes counted in the same units) decide how far every search goes; the
+    ``deadline`` (a ``time.perf_counter()`` reading) is only a safety net, and ``wall_stopped``
+    records that it ended a search first."""
+
+    def __init__(self, work: float, deadline: float):
+        self.work = work
+        self.deadline = deadline
+        self.spent = 0.0
+        self.wall_stopped = False
+
+    def left(self) -> float:
+        return self.work - self.spent
+
+    def wall_left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def charge(self, work: float, wall_stopped: bool) -> None:
+        self.spent += work
+        self.wall_stopped = self.wall_stopped or wall_stopped
+
+
 # Up to this many allowed pairs, every allowed pair is a variable and CP-SAT's proofs are global.
 FULL_MODEL_PAIRS = 400_000
 CANDIDATES_PER_MENTEE = 12
@@ -42,7 +71,7 @@ class Round:
     bounds: dict[str, int]  # the relaxation's values of levels 1-3
     candidates: np.ndarray  # allowed pairs the branching and level search may use
     full: bool  # the candidates are every allowed pair
-    deadline: float
+    budget: Budget
     seed: int
     workers: int
     say: Progress
@@ -64,7 +93,7 @@ def _penalty_within(
     fixing: Fixing,
     targets: dict[str, int],
     hint: np.ndarray,
-    deadline: float,
+    budget: Budget,
     seed: int,
     workers: int,
     hold: bool,
@@ -89,12 +118,16 @@ def _penalty_within(
             model.fix(name, targets[name], True)
     model.restrict(fixing)
     start = model.complete(np.searchsorted(candidates, hint))
-    remaining = deadline - time.perf_counter()
-    if remaining <= 0 and keeps_bands:
-        # The deadline has passed and the hint keeps every rule: it stands, its penalty
-        # unproven, rather than a search that would overrun the time limit.
+    spent = budget.left() <= model.setup_work()
+    if keeps_bands and (spent or budget.wall_left() <= 0):
+        # The budget is spent (or, the safety net, the deadline has passed) and the hint keeps
+        # every rule: it stands, its penalty unproven, rather than a search past the limit.
+        budget.charge(0.0, not spent)
         return PenaltyAnswer(hint, model.levels["penalty"].value(start), 0, False)
-    result = model.optimise("penalty", False, start, remaining, seed, workers)
+    result = model.optimise(
+        "penalty", False, start, budget.left(), budget.wall_left(), seed, workers
+    )
+    budget.charge(result.work, result.wall_stopped)
     if result.values is None:
         if keeps_bands:
             # No time to improve: the hint itself is the answer, its penalty unproven.
@@ -129,7 +162,7 @@ def solve_on_face(r: Round) -> Outcome | None:
     say(f"optimal face of the relaxation: {len(on_face)} of {len(inst.pairs)} pairs")
     hint = warm_start(inst.restricted(on_face), np.searchsorted(on_face, relaxation.chosen))
     answer = _penalty_within(
-        inst, face, bounds, on_face[hint], r.deadline, r.seed, r.workers, hold=False
+        inst, face, bounds, on_face[hint], r.budget, r.seed, r.workers, hold=False
     )
     if answer.chosen is None or answer.value is None:
         return None
@@ -151,14 +184,18 @@ def solve_by_branching(r: Round) -> Outcome | None:
         for name in ("priority_matched", "matched", "waiting_days")
     ):
         return None
-    remaining = r.deadline - time.perf_counter()
-    search = branch_and_bound(sub, root, time.perf_counter() + 0.7 * remaining)
+    budget = r.budget
+    # The safety net leaves the penalty search a little of the wall time too.
+    search = branch_and_bound(
+        sub, root, 0.7 * budget.left(), time.perf_counter() + 0.9 * budget.wall_left()
+    )
+    budget.charge(search.work, search.wall_stopped)
     leaf = search.best
     if leaf is None:
         say(
             "no pair list keeps the bounds of levels 1-2 and waiting days"
             if search.exhausted
-            else f"no pair list inside every band found by branching in time ({search.nodes} nodes)"
+            else f"no pair list inside every band found by branching within the limit ({search.nodes} nodes)"
         )
         return None
     # Proven over all allowed pairs only when the search saw them all, or met the global bound.
@@ -174,7 +211,7 @@ def solve_by_branching(r: Round) -> Outcome | None:
     near = relaxation.near_optimal(bounds["quality"] - leaf.quality)
     if proven and near.allowed.sum() <= FULL_MODEL_PAIRS:
         answer = _penalty_within(
-            inst, near, targets, hint, r.deadline, r.seed, r.workers, hold=True, keeps_bands=True
+            inst, near, targets, hint, r.budget, r.seed, r.workers, hold=True, keeps_bands=True
         )
         searched = int(near.allowed.sum())
     else:
@@ -185,7 +222,7 @@ def solve_by_branching(r: Round) -> Outcome | None:
             leaf.near_optimal(0),
             targets,
             leaf.chosen,
-            r.deadline,
+            r.budget,
             r.seed,
             r.workers,
             hold=False,
@@ -232,35 +269,46 @@ def solve_by_levels(r: Round) -> Outcome:
     )
     levels: list[Level] = []
     earlier_proven = True
+    # The relaxation bounds a level only while every earlier level keeps the relaxation's
+    # value: with fewer waiting days, say, more quality may be possible (the equity limit at
+    # LMC size, seed 1: waiting days proven at 47,363 against the relaxation's 47,423, whose
+    # quality of 3,637 was then passed by 3,650).
+    on_relaxation = True
+    budget = r.budget
     for name in LEVEL_NAMES:
         maximize = LEVEL_MAXIMIZE[name]
         value = model.levels[name].value(values)
-        bound = bounds.get(name)
+        bound = bounds.get(name) if on_relaxation else None
         if feasible_start and earlier_proven and bound is not None and value == bound:
             proven = True
         else:
-            remaining = r.deadline - time.perf_counter()
+            remaining = budget.left()
             share = remaining if name == "penalty" else remaining * 0.6
-            if remaining <= model.overrun and feasible_start:
-                # No time left that a CP-SAT call on this model would keep to, and the pair
-                # list in hand keeps every rule: this level stays unproven rather than a search
-                # overrunning the time limit.
+            out_of_time = budget.wall_left() <= model.overrun  # the safety net
+            spent = remaining <= model.setup_work()
+            if feasible_start and (spent or out_of_time):
+                # No work left for a search (or no time that a CP-SAT call on this model would
+                # keep to), and the pair list in hand keeps every rule: this level stays
+                # unproven rather than a search past the limit.
                 say(f"level {name}: no time left to search")
+                budget.charge(0.0, not spent)
                 outcome = LevelSolve(cpsat.UNKNOWN, None, None, None)
             else:
-                say(f"level {name}: searching (up to {share:.1f} s)")
+                say(f"level {name}: searching (up to {share:.2f} units of work)")
                 outcome = model.optimise(
                     name,
                     maximize,
                     values,
                     share,
+                    budget.wall_left(),
                     r.seed,
                     r.workers,
                     bound if earlier_proven else None,
                 )
+                budget.charge(outcome.work, outcome.wall_stopped)
             if outcome.values is None:
                 if outcome.status == cpsat.INFEASIBLE or not feasible_start:
-                    left = r.deadline - time.perf_counter()
+                    left = budget.wall_left()
                     return (explain_infeasible(inst, left) if left > 0 else []) or [
                         "No pair list keeps every mentor inside the capacity band within the time limit."
                     ]
@@ -284,6 +332,7 @@ def solve_by_levels(r: Round) -> Outcome:
             bound = value
         levels.append(Level(name, value, int(bound), proven))
         earlier_proven = earlier_proven and proven
+        on_relaxation = on_relaxation and bounds.get(name) == value
         model.fix(name, value, maximize)
         say(f"level {name}: {value} ({'proven' if proven else f'bound {bound}'})")
     chosen = model.chosen(values)
