@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks.solver_family import LevelRun, _cpu, run_round
+from benchmarks.solver_family import LevelRun, _cpu, names, run_round
 from datasets.shapes import SHAPES, SIZES, pick
 from matcher.checks import evaluate, violations
 from matcher.data import ProblemData
@@ -218,13 +218,9 @@ def render(rounds: Sequence[RoundRuns], args: argparse.Namespace, complete: bool
     )
 
 
-def _names(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.mip_levels", description=__doc__)
-    parser.add_argument("--rounds", type=_names, default=list(DEFAULT_ROUNDS))
+    parser.add_argument("--rounds", type=names, default=list(DEFAULT_ROUNDS))
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)

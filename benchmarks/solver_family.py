@@ -248,17 +248,18 @@ def render(runs: Sequence[RoundRun], args: argparse.Namespace, complete: bool) -
     )
 
 
-def _names(value: str) -> list[str]:
+def names(value: str) -> list[str]:
+    """A comma-separated option's names."""
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.solver_family", description=__doc__)
     parser.add_argument(
-        "--sizes", type=_names, default=["lmc", "mid"], help="of " + ", ".join(SIZES)
+        "--sizes", type=names, default=["lmc", "mid"], help="of " + ", ".join(SIZES)
     )
     parser.add_argument(
-        "--shapes", type=_names, default=list(SHAPES), help="of " + ", ".join(SHAPES)
+        "--shapes", type=names, default=list(SHAPES), help="of " + ", ".join(SHAPES)
     )
     parser.add_argument("--seeds", type=int, default=2, help="seeds 1..N of every shape and size")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve")
