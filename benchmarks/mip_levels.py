@@ -31,9 +31,8 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks.solver_family import LevelRun, _cpu, names, run_round
+from benchmarks.solver_family import LevelRun, _cpu, checked, names, run_round
 from datasets.shapes import SHAPES, SIZES, pick
-from matcher.checks import evaluate, violations
 from matcher.data import ProblemData
 from solver.flow import relax, warm_start
 from solver.instance import build_instance
@@ -88,17 +87,7 @@ class RoundRuns:
 def _mip_check(problem: ProblemData, result: MipLevels) -> str:
     if not result.pairs:
         return result.status.value
-    pairs = [(p.mentor_id, p.mentee_id) for p in result.pairs]
-    broken = violations(problem, pairs)
-    if broken:
-        return f"{len(broken)} broken rules: {broken[0]}"
-    recomputed = evaluate(problem, pairs)
-    differ = [
-        f"{lv.name} reported {lv.value:,}, from the pairs {recomputed[lv.name]:,}"
-        for lv in result.levels
-        if recomputed[lv.name] != lv.value
-    ]
-    return f"levels differ: {'; '.join(differ)}" if differ else "ok"
+    return checked(problem, result.pairs, result.levels)
 
 
 def run_mip(label: str, time_limit: float, with_flow: bool) -> tuple[Run, int]:

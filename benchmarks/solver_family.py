@@ -22,7 +22,7 @@ import platform
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -31,7 +31,7 @@ from pathlib import Path
 from datasets.shapes import SHAPES, SIZES, Shape, Size, pick
 from matcher.checks import evaluate, violations
 from matcher.data import ProblemData
-from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Result, Status
+from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Level, Pair, Result, Status
 from solver.solve import solve
 
 RESULTS = Path(__file__).resolve().parent / "results" / "solver_family.md"
@@ -114,14 +114,19 @@ def check(problem: ProblemData, result: Result) -> str:
     """ "ok" when the pairs break no rule and their levels, recomputed, are the reported ones."""
     if result.status == Status.INFEASIBLE:
         return "infeasible"
-    pairs = [(p.mentor_id, p.mentee_id) for p in result.pairs]
+    return checked(problem, result.pairs, result.levels)
+
+
+def checked(problem: ProblemData, found: Iterable[Pair], levels: Iterable[Level]) -> str:
+    """ "ok" when ``found`` breaks no rule and its levels, recomputed, are ``levels``."""
+    pairs = [(p.mentor_id, p.mentee_id) for p in found]
     broken = violations(problem, pairs)
     if broken:
         return f"{len(broken)} broken rules: {broken[0]}"
     recomputed = evaluate(problem, pairs)
     differ = [
         f"{lv.name} reported {lv.value:,}, from the pairs {recomputed[lv.name]:,}"
-        for lv in result.levels
+        for lv in levels
         if recomputed.get(lv.name, lv.value) != lv.value
     ]
     return f"levels differ: {'; '.join(differ)}" if differ else "ok"
