@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, func, select, update
+from sqlalchemy import CursorResult, Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -128,10 +128,6 @@ def find(decision: str | None = None) -> Select[Any]:
             raise ValueError(f"unknown decision {decision!r}")  # the page's parameter prevents this
         query = query.where(Application.decision == decision)
     return query
-
-
-def count(session: Session, query: Select[Any]) -> int:
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def page(session: Session, query: Select[Any], offset: int, limit: int) -> list[Application]:

@@ -22,9 +22,8 @@ from service.api.schemas import control_refusal
 from service.errors import NotFound
 from service.models import Exclusion, Mentee, Mentor, User
 from service.person_edit import KINDS
-from service.person_edit import count as count_people
 from service.person_edit import find_people as people_holding
-from service.search import contains
+from service.search import contains, count
 
 FOUND_AT_MOST = 10  # people a search for the form lists
 MAX_REASON = 500
@@ -195,10 +194,6 @@ def find_exclusions(search: str) -> Listed:
     return query
 
 
-def count(session: Session, query: Listed) -> int:
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
-
-
 def page(session: Session, query: Listed, offset: int, limit: int) -> list[ExclusionRow]:
     """``limit`` conflicts from ``offset``, newest first."""
     rows = session.execute(query.order_by(Exclusion.id.desc()).offset(offset).limit(limit))
@@ -232,7 +227,7 @@ def find_people(
     column = spec.id_of(spec.model)
     exact = func.lower(column) == wanted
     people = session.scalars(query.order_by(exact.desc(), column).limit(limit))
-    return [(getattr(p, spec.id_column), p.name) for p in people], count_people(session, query)
+    return [(getattr(p, spec.id_column), p.name) for p in people], count(session, query)
 
 
 def standing(session: Session) -> list[PairRef]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from service import audit
@@ -59,10 +59,6 @@ def find_matches(session: Session, status: str | None, search: str, *, names: bo
     if text.isdigit() and len(text) < 10:
         wanted.append(Match.id == int(text))
     return query.where(or_(*wanted))
-
-
-def count(session: Session, query: Select[Any]) -> int:
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def page(session: Session, query: Select[Any], offset: int, limit: int) -> list[Match]:

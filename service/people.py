@@ -38,7 +38,6 @@ from service.models import (
     PersonVersionRow,
     User,
 )
-from service.search import contains
 
 KINDS = ("mentors", "mentees")
 ACTIVE_MATCH = ACTIVE_MATCH_STATUSES
@@ -294,17 +293,6 @@ def mentee_summaries(session: Session) -> list[dict[str, Any]]:
     records = parse_mentees(stored_table("mentees", people), Settings()) if people else ()
     matched = actively_matched_mentees(session)
     return [_mentee_summary(m, m.mentee_id in matched) for m in records]
-
-
-def waiting_mentees(session: Session, search: str, limit: int) -> tuple[int, list[Mentee]]:
-    """Mentees without an active match whose id or name holds ``search``: how many there are,
-    and the first ``limit`` of them by id (found in the database: no record is parsed)."""
-    active = select(Match.mentee_id).where(Match.status.in_(ACTIVE_MATCH))
-    query = select(Mentee).where(Mentee.mentee_id.not_in(active))
-    if search.strip():
-        query = query.where(contains(search, Mentee.mentee_id, Mentee.name))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return total, list(session.scalars(query.order_by(Mentee.mentee_id).limit(limit)))
 
 
 def _mentee_summary(m: MenteeRecord, matched: bool) -> dict[str, Any]:

@@ -161,10 +161,6 @@ def find_people(kind: Kind, search: str, status: str, cohort: str) -> Select[Any
     return query
 
 
-def count(session: Session, query: Select[Any]) -> int:
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
-
-
 def page(
     session: Session, kind: Kind, query: Select[Any], offset: int, limit: int
 ) -> list[dict[str, Any]]:

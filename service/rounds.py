@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from matcher.errors import SENSITIVE_COLUMNS, InputError
@@ -28,6 +28,7 @@ from service.models import (
     User,
 )
 from service.round_inputs import pair_problem, pin_clashes, round_settings
+from service.search import contains, count
 
 PAIR_KINDS = ("pin", "forbid")
 # What an analyst reads for an unmatched mentee: fixed sentences for the causes that the
@@ -242,20 +243,13 @@ def find_people(
     wanted = text.strip().lower()
     if not wanted:
         return [], 0
-    escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
-    query = select(column, model.name).where(
-        or_(
-            func.lower(column).like(pattern, escape="\\"),
-            func.lower(model.name).like(pattern, escape="\\"),
-        )
-    )
+    query = select(column, model.name).where(contains(wanted, column, model.name))
     if kind == "mentee":
         matched = select(Match.mentee_id).where(Match.status.in_(ACTIVE_MATCH_STATUSES))
         query = query.where(column.not_in(matched))
         if round_.mentee_ids is not None:
             query = query.where(column.in_(round_.mentee_ids))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count(session, query)
     exact = func.lower(column) == wanted
     rows = session.execute(query.order_by(exact.desc(), column).limit(limit)).all()
     return [(str(i), str(name)) for i, name in rows], total

@@ -140,10 +140,6 @@ def find(mentor_id: str | None = None, state: str | None = None) -> Select[Any]:
     return query
 
 
-def count(session: Session, query: Select[Any]) -> int:
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
-
-
 def page(session: Session, query: Select[Any], offset: int, limit: int) -> list[TrainingRecord]:
     """``limit`` records from ``offset``, newest first (the page shows the latest on top)."""
     ordered = query.order_by(TrainingRecord.id.desc()).offset(offset).limit(limit)

@@ -26,6 +26,7 @@ from service.api.applications import store as store_application
 from service.api.deps import DB, Settings
 from service.models import Application, Mentor
 from service.roles import ADMINS, STAFF
+from service.search import count
 from service.web.deps import CurrentViewer, Viewer, render
 from service.web.paging import PER_PAGE, page_of
 from service.web.training_pages import in_words, problems_by_field, read_form
@@ -106,7 +107,7 @@ def list_applications(
     """Applications newest first, a page at a time; optionally those of one decision."""
     viewer.require(STAFF)
     query = applications.find(decision or None)
-    paged = page_of(page, per_page, applications.count(db, query), decision=decision)
+    paged = page_of(page, per_page, count(db, query), decision=decision)
     found = applications.page(db, query, paged.start, paged.per_page)
     return render(
         request,

@@ -10,12 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service import events
+from service import events, person_edit
 from service.api.deps import DB, Settings
 from service.api.schemas import LINE, LINES, PersonId, control_refusal
 from service.errors import Invalid
-from service.people import mentor_summaries, waiting_mentees
+from service.models import Mentee
+from service.people import mentor_summaries
 from service.roles import EVENT_READERS, ORGANISERS
+from service.search import count
 from service.web.deps import CurrentViewer, render
 
 router = APIRouter(include_in_schema=False)
@@ -70,7 +72,9 @@ def list_events(
             {"id": m["mentor_id"], "name": m["name"], "ticked": m["remaining_capacity"] > 0}
             for m in active[:LISTED]
         ]
-        found["mentees"], waiting = waiting_mentees(db, q, LISTED)
+        query = person_edit.find_people(person_edit.KINDS["mentees"], q, "waiting", "")
+        found["mentees"] = count(db, query)
+        waiting = db.scalars(query.order_by(Mentee.mentee_id).limit(LISTED))
         mentees = [{"id": m.mentee_id, "name": m.name, "ticked": True} for m in waiting]
     return render(
         request,

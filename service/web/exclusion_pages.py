@@ -22,6 +22,7 @@ from service.api.schemas import LINE
 from service.db import commit_or_retry
 from service.exclusions import FormProblems
 from service.roles import STAFF
+from service.search import count
 from service.web.deps import CurrentViewer, Viewer, confirm_page, render
 from service.web.paging import PER_PAGE, back_with, page_of, safe_back
 
@@ -144,9 +145,7 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     found = exclusions.find_exclusions(query.q)
-    paged = page_of(
-        query.page, query.per_page, exclusions.count(db, found), q=query.q, **_finding(query)
-    )
+    paged = page_of(query.page, query.per_page, count(db, found), q=query.q, **_finding(query))
     query = replace(query, page=paged.number, per_page=paged.per_page)
     typed = typed or {}
     return render(

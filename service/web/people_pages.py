@@ -24,6 +24,7 @@ from service.errors import Invalid
 from service.models import PersonRow
 from service.person_edit import KINDS, LABELS, SHOWN, Kind, StaleVersion
 from service.roles import ADMINS, PEOPLE_READERS, REPORT_READERS, STAFF
+from service.search import count
 from service.web.deps import CurrentViewer, Viewer, render
 from service.web.paging import PER_PAGE, page_of
 
@@ -64,7 +65,7 @@ def list_people(
     paged = page_of(
         page,
         per_page,
-        person_edit.count(db, query),
+        count(db, query),
         kind=kind if kind != "mentees" else "",
         q=search,
         status=status,

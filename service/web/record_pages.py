@@ -20,6 +20,7 @@ from service.errors import Conflict, Invalid, NotFound
 from service.models import Mentee
 from service.people import mentor_summaries
 from service.roles import PEOPLE_READERS, REPORT_READERS, STAFF
+from service.search import count
 from service.web.chart import BarChart, bar_chart
 from service.web.deps import CurrentViewer, confirm_page, render
 from service.web.paging import PER_PAGE, back_with, page_of, safe_back
@@ -104,7 +105,7 @@ def list_matches(
     viewer.require(REPORT_READERS)
     search = q.strip()
     query = matches.find_matches(db, status or None, search, names=viewer.named)
-    paged = page_of(page, per_page, matches.count(db, query), q=search, status=status)
+    paged = page_of(page, per_page, count(db, query), q=search, status=status)
     found = matches.page(db, query, paged.start, paged.per_page)
     return render(
         request,

@@ -25,6 +25,7 @@ from service.api.training import TrainingCreate, TrainingUpdate
 from service.api.training import store as store_training
 from service.errors import Invalid, NotFound
 from service.roles import STAFF
+from service.search import count
 from service.web.deps import CurrentViewer, Viewer, render
 from service.web.paging import PER_PAGE, page_of
 
@@ -202,7 +203,7 @@ def _training_page(
     status_code: int = 200,
 ) -> Response:
     query = training.find(mentor.strip() or None, state or None)
-    paged = page_of(number, per_page, training.count(db, query), mentor=mentor.strip(), state=state)
+    paged = page_of(number, per_page, count(db, query), mentor=mentor.strip(), state=state)
     records = training.page(db, query, paged.start, paged.per_page)
     names = training.mentor_names(db, sorted({r.mentor_id for r in records}))
     return render(
