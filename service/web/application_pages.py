@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -27,16 +27,13 @@ from service.api.deps import DB, Settings
 from service.models import Application, Mentor
 from service.roles import ADMINS, STAFF
 from service.search import count
-from service.web.deps import CurrentViewer, Viewer, render
-from service.web.paging import PER_PAGE, page_of
+from service.web.deps import Csrf, CurrentViewer, Viewer, render
+from service.web.paging import PER_PAGE, PageNumber, PerPage, page_of
 from service.web.training_pages import in_words, problems_by_field, read_form
 
 router = APIRouter(include_in_schema=False)
-Csrf = Annotated[str, Form(max_length=128)]
 Field = Annotated[str, Form(max_length=4000)]
 Picks = Annotated[list[str], Form(max_length=100)]
-PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
-PerPage = Annotated[int, Query(ge=1, le=10_000)]
 NOTICES = {
     "created": "Application saved with its eligibility checks.",
     "approved": "Application approved: the applicant is on the register as mentor {mentor}.",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -28,6 +28,8 @@ from service.roles import (
 from service.web import sessions
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# The CSRF token every form carries (checked by ``Viewer.check_form``).
+Csrf = Annotated[str, Form(max_length=128)]
 
 
 def words(codes: str | Iterable[str]) -> str:

@@ -18,10 +18,9 @@ from service.models import Mentee
 from service.people import mentor_summaries
 from service.roles import EVENT_READERS, ORGANISERS
 from service.search import count
-from service.web.deps import CurrentViewer, render
+from service.web.deps import Csrf, CurrentViewer, render
 
 router = APIRouter(include_in_schema=False)
-Csrf = Annotated[str, Form(max_length=128)]
 NOTICES = {
     "planned": "Event planned: the rotation is below; print the sheets for the evening.",
     "choices": "Choices saved: they are now the people's stated preferences for the next round.",

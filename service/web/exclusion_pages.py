@@ -23,18 +23,14 @@ from service.db import commit_or_retry
 from service.exclusions import FormProblems
 from service.roles import STAFF
 from service.search import count
-from service.web.deps import CurrentViewer, Viewer, confirm_page, render
-from service.web.paging import PER_PAGE, back_with, page_of, safe_back
+from service.web.deps import Csrf, CurrentViewer, Viewer, confirm_page, render
+from service.web.paging import PER_PAGE, Back, PageNumber, PerPage, back_with, page_of, safe_back
 
 router = APIRouter(include_in_schema=False)
 PATH = "/exclusions"
-Csrf = Annotated[str, Form(max_length=128)]
 Search = Annotated[str, Query(max_length=100), LINE]
 Field = Annotated[str, Form(max_length=4000), LINE]
 Typed = Annotated[str, Form(max_length=4000)]  # checked by exclusions.add, shown by its field
-PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
-PerPage = Annotated[int, Query(ge=1, le=10_000)]
-Back = Annotated[str, Form(max_length=2000)]
 NOTICES = {
     "added": "Conflict saved: no round will pair them.",
     "updated": "That pair was already a conflict: its reason is updated.",

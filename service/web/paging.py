@@ -5,7 +5,15 @@ that a form carries so that the browser returns to where the person was."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from fastapi import Form, Query
+
+# A list page's number and length, and the page a form returns to, as pages take them.
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
+PerPage = Annotated[int, Query(ge=1, le=10_000)]
+Back = Annotated[str, Form(max_length=2000)]
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200

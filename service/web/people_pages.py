@@ -26,14 +26,12 @@ from service.person_edit import KINDS, LABELS, SHOWN, Kind, StaleVersion
 from service.roles import ADMINS, PEOPLE_READERS, REPORT_READERS, STAFF
 from service.search import count
 from service.web.deps import CurrentViewer, Viewer, render
-from service.web.paging import PER_PAGE, page_of
+from service.web.paging import PER_PAGE, PageNumber, PerPage, page_of
 
 router = APIRouter(include_in_schema=False)
 KindPath = Annotated[Literal["mentors", "mentees"], Path()]
 PersonId = Annotated[str, Path(max_length=64)]
 Search = Annotated[str, Query(max_length=100)]
-PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
-PerPage = Annotated[int, Query(ge=1, le=10_000)]
 NOTICES = {
     "saved": "Saved as version {version}.",
     "unchanged": "Nothing changed: the form holds what is stored.",

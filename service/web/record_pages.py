@@ -22,19 +22,15 @@ from service.people import mentor_summaries
 from service.roles import PEOPLE_READERS, REPORT_READERS, STAFF
 from service.search import count
 from service.web.chart import BarChart, bar_chart
-from service.web.deps import CurrentViewer, confirm_page, render
-from service.web.paging import PER_PAGE, back_with, page_of, safe_back
+from service.web.deps import Csrf, CurrentViewer, confirm_page, render
+from service.web.paging import PER_PAGE, Back, PageNumber, PerPage, back_with, page_of, safe_back
 
 router = APIRouter(include_in_schema=False)
 NOTICES = {
     "registered": "Match {match} registered: its first meeting was held.",
     "ended": "Match {match} ended.",
 }
-Csrf = Annotated[str, Form(max_length=128)]
 Search = Annotated[str, Query(max_length=100)]
-PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
-PerPage = Annotated[int, Query(ge=1, le=10_000)]
-Back = Annotated[str, Form(max_length=2000)]
 Year = Annotated[int | None, Query(ge=YEARS[0], le=YEARS[1])]
 AsOf = Annotated[str, Query(max_length=10), LINE]
 

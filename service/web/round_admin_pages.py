@@ -14,10 +14,9 @@ from service.api.schemas import LINE
 from service.downloads import MEDIA_TYPES, introductions_file, round_file
 from service.errors import NotFound
 from service.roles import ROUND_READERS, STAFF
-from service.web.deps import CurrentViewer, confirm_page
+from service.web.deps import Csrf, CurrentViewer, confirm_page
 
 router = APIRouter(include_in_schema=False)
-Csrf = Annotated[str, Form(max_length=128)]
 
 
 @router.post("/rounds/{round_id}/unapprove")

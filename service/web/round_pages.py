@@ -19,8 +19,8 @@ from service.errors import Conflict, Invalid, NotFound
 from service.jobs import job_view
 from service.models import Job, Mentee, Mentor, Round
 from service.roles import ROUND_READERS, STAFF
-from service.web.deps import CurrentViewer, confirm_page, render
-from service.web.paging import PER_PAGE, page_of
+from service.web.deps import Csrf, CurrentViewer, confirm_page, render
+from service.web.paging import PER_PAGE, Back, PageNumber, PerPage, page_of
 from service.web.round_lists import (
     MAX_TEXT,
     RoundQuery,
@@ -42,11 +42,7 @@ NOTICES = {
     "started": "Matching started.",
     "finished": "Matching finished: the proposed pairs are below.",
 }
-Csrf = Annotated[str, Form(max_length=128)]
 Search = Annotated[str, Query(max_length=MAX_TEXT)]
-PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
-PerPage = Annotated[int, Query(ge=1, le=10_000)]
-Back = Annotated[str, Form(max_length=2000)]
 # Where a form was sent from: a proposal's row, an unmatched mentee's row, or the list of
 # pins and forbids with its form.
 At = Annotated[Literal["row", "unmatched", "form"], Form()]

@@ -18,17 +18,14 @@ from service.errors import Invalid, NotFound
 from service.models import Match, Mentor, MentoringSession
 from service.roles import REPORT_READERS, STAFF
 from service.session_logs import ReturnInvalid, TypedRow
-from service.web.deps import CurrentViewer, Viewer, render
-from service.web.paging import PER_PAGE, page_of
+from service.web.deps import Csrf, CurrentViewer, Viewer, render
+from service.web.paging import PER_PAGE, PageNumber, PerPage, page_of
 
 router = APIRouter(include_in_schema=False)
 ROWS_PER_MATCH = 5  # a month holds at most five weekly sessions
 MAX_ROWS = 400  # more than any mentor's matches times ROWS_PER_MATCH
-Csrf = Annotated[str, Form(max_length=128)]
 Search = Annotated[str, Query(max_length=100)]
 MonthQuery = Annotated[str, Query(max_length=20)]
-PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
-PerPage = Annotated[int, Query(ge=1, le=10_000)]
 PersonId = Annotated[str, Query(max_length=64)]
 # A return's one-time id: secrets.token_urlsafe(24) gives 32 characters.
 FormId = Annotated[str, Form(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]

@@ -26,15 +26,12 @@ from service.api.training import store as store_training
 from service.errors import Invalid, NotFound
 from service.roles import STAFF
 from service.search import count
-from service.web.deps import CurrentViewer, Viewer, render
-from service.web.paging import PER_PAGE, page_of
+from service.web.deps import Csrf, CurrentViewer, Viewer, render
+from service.web.paging import PER_PAGE, PageNumber, PerPage, page_of
 
 router = APIRouter(include_in_schema=False)
 M = TypeVar("M", bound=BaseModel)
-Csrf = Annotated[str, Form(max_length=128)]
 Field = Annotated[str, Form(max_length=4000)]
-PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
-PerPage = Annotated[int, Query(ge=1, le=10_000)]
 NOTICES = {
     "recorded": "Training record {record} saved.",
     "updated": "Training record {record} updated.",

@@ -28,10 +28,9 @@ from service.errors import Conflict, Invalid, ServiceError
 from service.roles import ADMINS, ROLES
 from service.sign_in import TooManyAttempts, WrongPassword, client_address, signed_in_user
 from service.web import sessions
-from service.web.deps import CurrentViewer, Forbidden, Viewer, current_viewer, render
+from service.web.deps import Csrf, CurrentViewer, Forbidden, Viewer, current_viewer, render
 
 router = APIRouter(include_in_schema=False)
-Csrf = Annotated[str, Form(max_length=128)]
 Password = Annotated[str, Form(max_length=PASSWORD_MAX)]
 NOTICES = {
     "added": "User added. They can sign in with the password you chose.",
