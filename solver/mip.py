@@ -1,28 +1,16 @@
-"""Levels 1-4 of a first run as a mixed-integer programme, solved with HiGHS through MathOpt.
+"""The levels of a first run as a mixed-integer programme, solved with HiGHS through MathOpt.
 
-Variables: x[k] in {0, 1} per allowed pair k; y[i] in {0, 1} per mentor that may stay unused
-below a positive minimum (the same mentors that get a ``used`` variable in ``solver.model``).
-Constraints:
-
-- a mentee has at most one mentor: sum over the mentee's pairs of x <= 1;
-- a mentor with a ``used`` variable takes y * least <= new mentees <= y * most; any other
-  mentor takes least <= new mentees <= most (its band of new mentees, ``Instance.least`` /
-  ``Instance.most``; a mentor that must be used keeps its minimum);
-- a locked pair has x = 1;
-- with the equity limit, no group's match rate more than the limit below the whole (the same
-  rows as ``solver.model``).
-
-The levels priority_matched, matched, waiting_days and quality are maximised one after another;
-each is then held at the value found (at least that value) while the next is maximised. A level
-is proven when HiGHS closes its gap, which with integer coefficients means the best bound,
-rounded down, equals the value. The penalty level (squared loads and group mix) is not here:
-it is quadratic, and CP-SAT minimises it over the pairs the relaxation's reduced costs leave
-once levels 1-4 are known (``solver.strategies``).
+The model (``solver.mip_rows``): a 0/1 variable per allowed pair, a used-or-not variable per
+mentor that may stay unused below its minimum, and the penalty's counters (units of each
+mentor's load with rising costs, so squares are linear; excess mentees of one group value per
+mentor). The levels are optimised one after another, each then held at the value found (at
+least that value) while the next is optimised. A level is proven when HiGHS closes its gap,
+which with integer coefficients means the best bound, rounded towards the value, equals it.
 
 HiGHS offers no deterministic work units through MathOpt; its one deterministic limit is the
 count of branch-and-bound nodes (``node_limit``, per level). Every level also gets the wall
-time left of ``time_limit``, a safety net reported in ``MipLevels.limits``. With one thread and
-a fixed seed HiGHS gives the same answer whenever the wall time does not end a level.
+time left of ``time_limit``, a safety net reported in ``MipLevels.limits``. With a fixed seed
+HiGHS gives the same answer whenever the wall time does not end a level.
 
 MathOpt is imported inside ``solve_levels``: ``matcher match`` imports the solver package and
 must not load it at start-up.
@@ -35,19 +23,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from matcher import equity
 from solver.instance import Instance
-from solver.result import Level, Pair
+from solver.mip_rows import MipModel, build, hold, level_value, set_objective
+from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Level, Pair
 
-if TYPE_CHECKING:
-    from ortools.math_opt import model_pb2
-
-# Levels this module proves, in order; each is maximised.
-MIP_LEVELS: tuple[str, ...] = ("priority_matched", "matched", "waiting_days", "quality")
+# Levels this module proves, in order.
+MIP_LEVELS: tuple[str, ...] = LEVEL_NAMES
 # Objective values are whole numbers: a gap below one point is a proof.
 ABSOLUTE_GAP = 0.5
 INTEGRALITY = 1e-6
@@ -70,164 +55,11 @@ class MipLevels:
     levels: tuple[Level, ...]  # the levels reached, in order (fewer when time ran out)
     seconds: dict[str, float]  # "build", then each level's HiGHS call, then "total"
     limits: dict[str, str] = field(default_factory=dict)  # level -> "time" or "nodes"
+    nodes: int = 0  # HiGHS's branch-and-bound nodes, over every level searched
+    iterations: int = 0  # HiGHS's simplex iterations, over every level searched
 
     def level(self, name: str) -> Level:
         return next(level for level in self.levels if level.name == name)
-
-
-@dataclass(frozen=True)
-class _Rows:
-    """Linear rows in coordinate form: row index, variable index, coefficient."""
-
-    row: np.ndarray
-    col: np.ndarray
-    coef: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-
-
-def level_coefficients(inst: Instance) -> dict[str, np.ndarray]:
-    """Each level's coefficient per allowed pair, as in ``solver.model.MatchingModel``."""
-    mentee = inst.pairs.mentee
-    return {
-        "priority_matched": inst.priority[mentee].astype(np.float64),
-        "matched": np.ones(len(inst.pairs), dtype=np.float64),
-        "waiting_days": inst.wait[mentee].astype(np.float64),
-        "quality": inst.score.astype(np.float64),
-    }
-
-
-def _rows(inst: Instance, used: np.ndarray) -> _Rows:
-    """Every constraint row, built in bulk. ``used`` holds the mentors with a y variable;
-    y of the m-th such mentor is variable ``n_pairs + m``."""
-    pairs = inst.pairs
-    n_pairs = len(pairs)
-    k = np.arange(n_pairs)
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    lower: list[np.ndarray] = []
-    upper: list[np.ndarray] = []
-    n_rows = 0
-
-    def add(row: np.ndarray, col: np.ndarray, coef: np.ndarray, lo: np.ndarray, hi: np.ndarray):
-        nonlocal n_rows
-        parts.append((row + n_rows, col, coef))
-        lower.append(lo.astype(np.float64))
-        upper.append(hi.astype(np.float64))
-        n_rows += len(lo)
-
-    # A mentee has at most one mentor (rows for mentees with two or more pairs).
-    counts = np.bincount(pairs.mentee, minlength=inst.n_mentees)
-    several = np.flatnonzero(counts > 1)
-    row_of = np.full(inst.n_mentees, -1)
-    row_of[several] = np.arange(len(several))
-    on = row_of[pairs.mentee] >= 0
-    add(
-        row_of[pairs.mentee[on]],
-        k[on],
-        np.ones(int(on.sum())),
-        np.full(len(several), -np.inf),
-        np.ones(len(several)),
-    )
-
-    # Bands of mentors without a y variable: least <= sum x <= most.
-    fixed = np.setdiff1d(np.arange(inst.n_mentors), used)
-    row_of = np.full(inst.n_mentors, -1)
-    row_of[fixed] = np.arange(len(fixed))
-    on = row_of[pairs.mentor] >= 0
-    add(
-        row_of[pairs.mentor[on]], k[on], np.ones(int(on.sum())), inst.least[fixed], inst.most[fixed]
-    )
-
-    # Mentors with y: sum x - most * y <= 0 and sum x - least * y >= 0.
-    y = n_pairs + np.arange(len(used))
-    row_of = np.full(inst.n_mentors, -1)
-    row_of[used] = np.arange(len(used))
-    on = row_of[pairs.mentor] >= 0
-    rows, cols = row_of[pairs.mentor[on]], k[on]
-    ones = np.ones(len(rows))
-    for bound, lo, hi in (
-        (inst.most[used], np.full(len(used), -np.inf), np.zeros(len(used))),
-        (inst.least[used], np.zeros(len(used)), np.full(len(used), np.inf)),
-    ):
-        add(
-            np.concatenate([rows, np.arange(len(used))]),
-            np.concatenate([cols, y]),
-            np.concatenate([ones, -bound.astype(np.float64)]),
-            lo,
-            hi,
-        )
-
-    if equity.active(inst.problem):
-        n = inst.n_mentees
-        for group in equity.groups(inst.problem):
-            n_g = len(group.members)
-            member = np.zeros(n, dtype=bool)
-            member[list(group.members)] = True
-            coef = np.where(member[pairs.mentee], n - n_g, -n_g).astype(np.float64)
-            add(
-                np.zeros(n_pairs, dtype=np.int64),
-                k,
-                coef,
-                np.array([-equity.slack(inst.problem, n_g)]),
-                np.array([np.inf]),
-            )
-
-    row = np.concatenate([p[0] for p in parts]).astype(np.int64)
-    col = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    coef = np.concatenate([p[2] for p in parts]).astype(np.float64)
-    keep = coef != 0
-    order = np.lexsort((col[keep], row[keep]))  # MathOpt wants row-major order
-    return _Rows(
-        row[keep][order],
-        col[keep][order],
-        coef[keep][order],
-        np.concatenate(lower),
-        np.concatenate(upper),
-    )
-
-
-def _proto(inst: Instance, used: np.ndarray) -> model_pb2.ModelProto:
-    from ortools.math_opt import model_pb2
-
-    n_vars = len(inst.pairs) + len(used)
-    proto = model_pb2.ModelProto(name="matching levels 1-4")
-    variables = proto.variables
-    variables.ids.extend(range(n_vars))
-    variables.lower_bounds.extend(np.where(inst.locked, 1.0, 0.0).tolist() + [0.0] * len(used))
-    variables.upper_bounds.extend([1.0] * n_vars)
-    variables.integers.extend([True] * n_vars)
-    rows = _rows(inst, used)
-    constraints = proto.linear_constraints
-    constraints.ids.extend(range(len(rows.lower)))
-    constraints.lower_bounds.extend(rows.lower.tolist())
-    constraints.upper_bounds.extend(rows.upper.tolist())
-    matrix = proto.linear_constraint_matrix
-    matrix.row_ids.extend(rows.row.tolist())
-    matrix.column_ids.extend(rows.col.tolist())
-    matrix.coefficients.extend(rows.coef.tolist())
-    return proto
-
-
-def _hold(proto: model_pb2.ModelProto, coef: np.ndarray, at_least: int) -> None:
-    """Add the row coef . x >= at_least (a level held at its value)."""
-    row = len(proto.linear_constraints.ids)
-    nonzero = np.flatnonzero(coef)
-    proto.linear_constraints.ids.append(row)
-    proto.linear_constraints.lower_bounds.append(float(at_least))
-    proto.linear_constraints.upper_bounds.append(math.inf)
-    matrix = proto.linear_constraint_matrix
-    matrix.row_ids.extend([row] * len(nonzero))
-    matrix.column_ids.extend(nonzero.tolist())
-    matrix.coefficients.extend(coef[nonzero].tolist())
-
-
-def _objective(proto: model_pb2.ModelProto, coef: np.ndarray) -> None:
-    nonzero = np.flatnonzero(coef)
-    objective = proto.objective
-    objective.Clear()
-    objective.maximize = True
-    objective.linear_coefficients.ids.extend(nonzero.tolist())
-    objective.linear_coefficients.values.extend(coef[nonzero].tolist())
 
 
 def solve_levels(
@@ -239,18 +71,21 @@ def solve_levels(
     levels: tuple[str, ...] = MIP_LEVELS,
     bounds: dict[str, int] | None = None,
     start: np.ndarray | None = None,
+    held: dict[str, int] | None = None,
 ) -> MipLevels:
-    """Maximise ``levels`` (a prefix of ``MIP_LEVELS``) one after another over every allowed
+    """Optimise ``levels`` (a run of ``MIP_LEVELS``) one after another over every allowed
     pair of ``inst``, within ``time_limit`` seconds of wall time for the whole call.
 
+    ``held`` gives the values of the levels before ``levels[0]`` (each held at that value or
+    better); they are not searched, and the levels searched are proven as if they had been.
     ``node_limit`` caps HiGHS's branch-and-bound nodes per level: a deterministic limit (the
     same round, seed and limit give the same pairs), with ``time_limit`` as the safety net.
-    ``bounds`` are known upper bounds of some levels (the flow relaxation's levels 1-3): when
-    the pair list in hand (``start``, then each level's answer) keeps every constraint and
-    reaches a level's bound, that level is proven with no HiGHS call, and a bound caps the one
-    HiGHS reports. ``start`` (allowed-pair indices, need not keep the bands) is handed to HiGHS
-    as a hint for the first level searched; later levels get the pair list of the level
-    before.
+    ``bounds`` are known upper bounds of some of levels 1-4 (the flow relaxation's levels
+    1-3), each valid while the levels before it keep their known bounds: when the pair list in
+    hand (``start``, then each level's answer) keeps every constraint and reaches a level's
+    bound, that level is proven with no HiGHS call, and a bound caps the one HiGHS reports.
+    ``start`` (allowed-pair indices, need not keep the bands) is handed to HiGHS as a hint
+    for the first level searched; later levels get the pair list of the level before.
 
     A level not proven in time is held at the value found, and the next levels are searched
     among pair lists that keep it (their bounds then hold only for that value, and they are
@@ -261,53 +96,61 @@ def solve_levels(
         raise ValueError("time_limit must be positive")
     if node_limit is not None and node_limit <= 0:
         raise ValueError("node_limit must be positive")
-    if levels != MIP_LEVELS[: len(levels)] or not levels:
-        raise ValueError(f"levels must be a non-empty prefix of {MIP_LEVELS}, not {levels}")
-    unknown = set(bounds or {}) - set(MIP_LEVELS)
+    held = held or {}
+    first = len(held)
+    if set(held) != set(MIP_LEVELS[:first]) or levels != MIP_LEVELS[first : first + len(levels)]:
+        raise ValueError(
+            f"levels {levels} held {sorted(held)}: held levels and searched levels must be "
+            f"consecutive runs of {MIP_LEVELS}, the held ones first"
+        )
+    if not levels:
+        raise ValueError("no level to search")
+    unknown = set(bounds or {}) - set(MIP_LEVELS[:4])
     if unknown:
-        raise ValueError(f"bounds for levels this MIP does not solve: {sorted(unknown)}")
-    from ortools.math_opt.python import mathopt
-
+        raise ValueError(f"known bounds only for levels 1-4, not {sorted(unknown)}")
     started = time.perf_counter()
+    from ortools.math_opt.python import mathopt  # about 0.5 s the first time: in the limit
+
     deadline = started + time_limit
     seconds: dict[str, float] = {}
     limits: dict[str, str] = {}
-    used = np.flatnonzero((inst.least > 0) & ~inst.must_use)
-    proto = _proto(inst, used)
-    n_pairs = len(inst.pairs)
+    model = build(inst, penalty="penalty" in levels)
+    proto = model.proto
     seconds["build"] = round(time.perf_counter() - started, 3)
+    nodes = iterations = 0
     if _hopeless(inst):
         seconds["total"] = seconds["build"]
         return MipLevels(MipStatus.INFEASIBLE, np.zeros(0, np.int64), (), (), seconds)
 
-    coefficients = level_coefficients(inst)
+    for name, value in held.items():
+        hold(proto, model.objectives[name], _target(model, name, value), LEVEL_MAXIMIZE[name])
     found: list[Level] = []
     chosen: np.ndarray | None = None
-    hint: Any = None
-    if start is not None:
-        hint = np.zeros(n_pairs + len(used))
-        hint[start] = 1.0
-        load = np.bincount(inst.pairs.mentor[start], minlength=inst.n_mentors)
-        hint[n_pairs:] = load[used] > 0
+    hint = None if start is None else model.values(inst, start)
     for name in levels:
         remaining = deadline - time.perf_counter()
         if remaining <= 0 and chosen is not None:
             break
-        coef = coefficients[name]
-        bound_known = (bounds or {}).get(name)
+        maximize = LEVEL_MAXIMIZE[name]
+        coef = model.objectives[name]
+        # A known bound holds for the values of the earlier levels it was computed with: once
+        # an earlier level falls short of its own, more of this level may be possible.
+        reached = {**held, **{level.name: level.value for level in found}}
+        on_bounds = all((bounds or {}).get(level) == value for level, value in reached.items())
+        bound_known = (bounds or {}).get(name) if on_bounds else None
         if hint is not None and bound_known is not None:
-            in_hand = np.flatnonzero(hint[:n_pairs] > 0.5)
-            value = round(float(coef[in_hand].sum()))
+            in_hand = np.flatnonzero(hint[: model.n_pairs] > 0.5)
+            value = level_value(inst, name, in_hand)
             if value == bound_known and _keeps_rules(inst, in_hand):
                 # The pair list in hand reaches the known bound: nothing to search.
                 chosen = in_hand
                 seconds[name] = 0.0
                 found.append(Level(name, value, value, all(lv.proven for lv in found)))
-                _hold(proto, coef, value)
+                hold(proto, coef, value, maximize)
                 continue
-        _objective(proto, coef)
-        model = mathopt.Model.from_model_proto(proto)
-        variables = list(model.variables())
+        set_objective(proto, coef, maximize)
+        mip = mathopt.Model.from_model_proto(proto)
+        variables = list(mip.variables())
         params = mathopt.SolveParameters(
             time_limit=timedelta(seconds=max(remaining, 0.01)),
             random_seed=seed,
@@ -326,43 +169,57 @@ def solve_levels(
             )
         t = time.perf_counter()
         result = mathopt.solve(
-            model, mathopt.SolverType.HIGHS, params=params, model_params=model_params
+            mip, mathopt.SolverType.HIGHS, params=params, model_params=model_params
         )
         seconds[name] = round(time.perf_counter() - t, 3)
+        nodes += int(result.solve_stats.node_count)
+        iterations += int(result.solve_stats.simplex_iterations)
         reason = result.termination.reason
         if result.termination.limit == mathopt.Limit.TIME:
             limits[name] = "time"
         elif result.termination.limit == mathopt.Limit.NODE:
             limits[name] = "nodes"
-        if reason == mathopt.TerminationReason.INFEASIBLE:
+        if reason == mathopt.TerminationReason.INFEASIBLE or (
+            chosen is None and not result.has_primal_feasible_solution()
+        ):
             seconds["total"] = round(time.perf_counter() - started, 3)
-            return MipLevels(MipStatus.INFEASIBLE, np.zeros(0, np.int64), (), (), seconds)
+            status = (
+                MipStatus.INFEASIBLE
+                if reason == mathopt.TerminationReason.INFEASIBLE
+                else MipStatus.UNKNOWN
+            )
+            empty = np.zeros(0, np.int64)
+            return MipLevels(status, empty, (), (), seconds, limits, nodes, iterations)
         if not result.has_primal_feasible_solution():
-            if chosen is None:
-                seconds["total"] = round(time.perf_counter() - started, 3)
-                return MipLevels(MipStatus.UNKNOWN, np.zeros(0, np.int64), (), (), seconds, limits)
             break  # keep the pair list of the level before
         values = result.variable_values()
-        x = np.array([values[v] for v in variables]) > 0.5
-        hint = x.astype(np.float64)
-        chosen = np.flatnonzero(x[:n_pairs])
-        value = round(float(coef[chosen].sum()))
-        bound = math.floor(result.termination.objective_bounds.dual_bound + INTEGRALITY)
-        if bound_known is not None:
-            bound = min(bound, bound_known)
-        bound = max(bound, value)
+        solution = np.array([values[v] for v in variables])
+        chosen = np.flatnonzero(solution[: model.n_pairs] > 0.5)
+        hint = model.values(inst, chosen)
+        value = level_value(inst, name, chosen)
+        dual = result.termination.objective_bounds.dual_bound
+        if not math.isfinite(dual):  # stopped before the root's relaxation was solved
+            dual = _trivial_bound(model, coef, maximize)
+        if maximize:
+            bound = math.floor(dual + INTEGRALITY)
+            if bound_known is not None:
+                bound = min(bound, bound_known)
+            bound = max(bound, value)
+        else:
+            bound = min(math.ceil(dual - INTEGRALITY) + model.penalty_constant, value)
         earlier = all(level.proven for level in found)
         proven = earlier and (reason == mathopt.TerminationReason.OPTIMAL or bound == value)
         found.append(Level(name, value, value if proven else bound, proven))
-        _hold(proto, coef, value)
+        hold(proto, coef, _target(model, name, value), maximize)
 
     assert chosen is not None
-    # The pair list's own values of every level reached (a later level may raise an earlier
+    # The pair list's own values of every level reached (a later level may improve an earlier
     # one that was not proven).
     final = []
     for level in found:
-        value = round(float(coefficients[level.name][chosen].sum()))
-        bound = max(level.bound, value)
+        value = level_value(inst, level.name, chosen)
+        maximize = LEVEL_MAXIMIZE[level.name]
+        bound = max(level.bound, value) if maximize else min(level.bound, value)
         final.append(Level(level.name, value, bound, level.proven and value == bound))
     seconds["total"] = round(time.perf_counter() - started, 3)
     complete = len(final) == len(levels) and all(level.proven for level in final)
@@ -373,7 +230,22 @@ def solve_levels(
         tuple(final),
         seconds,
         limits,
+        nodes,
+        iterations,
     )
+
+
+def _trivial_bound(model: MipModel, coef: np.ndarray, maximize: bool) -> float:
+    """A bound no pair list passes, from the objective alone: the sum of its positive
+    coefficients on the pairs (a maximised level), or no penalty beyond the constant."""
+    if not maximize:
+        return 0.0
+    return float(np.maximum(coef[: model.n_pairs], 0).sum())
+
+
+def _target(model: MipModel, name: str, value: int) -> float:
+    """A level's value as a value of its objective row (the penalty's has no constant)."""
+    return float(value - model.penalty_constant if name == "penalty" else value)
 
 
 def _keeps_rules(inst: Instance, chosen: np.ndarray) -> bool:
@@ -412,4 +284,4 @@ def _pairs(inst: Instance, chosen: np.ndarray) -> tuple[Pair, ...]:
     return tuple(sorted(out, key=lambda p: (p.mentor_id, p.mentee_id)))
 
 
-__all__ = ["MIP_LEVELS", "MipLevels", "MipStatus", "level_coefficients", "solve_levels"]
+__all__ = ["MIP_LEVELS", "MipLevels", "MipStatus", "solve_levels"]

@@ -62,6 +62,11 @@ class Level:
     def gap(self) -> float:
         return abs(self.bound - self.value) / max(1, abs(self.bound))
 
+    @property
+    def proof(self) -> str:
+        """How far it is proven, in the words of the progress lines."""
+        return "proven" if self.proven else f"bound {self.bound}"
+
 
 @dataclass(frozen=True)
 class Pair:

@@ -5,9 +5,11 @@
    rules and people named.
 3. Solve the flow relaxation over all allowed pairs: bounds for levels 1-3 and, through its
    reduced costs, which pairs any pair list near those bounds can use.
-4. Search (``solver.strategies``): the relaxation's optimal face; else branching on which
-   mentors are used; else CP-SAT level by level. Above ``FULL_MODEL_PAIRS`` allowed pairs the
-   last two work on each mentee's and mentor's best pairs plus the relaxation's.
+4. Search (``solver.strategies``): the relaxation's optimal face; else (mentors' minimums
+   bite) a MIP for the quality over the pairs near the bound; else every level by the MIP,
+   and CP-SAT level by level for what it leaves. Above ``FULL_MODEL_PAIRS`` allowed pairs the
+   last two work on each mentee's and mentor's best pairs plus the relaxation's, by branching
+   on used mentors and by CP-SAT.
 
 On a re-run (previous pairs given) steps 3-4 work on scores that weigh each kept previous pair
 above any quality (``solver.stability``): fewest changes come right after who is matched, and
@@ -31,6 +33,7 @@ import numpy as np
 
 from matcher import equity
 from matcher.data import ProblemData
+from solver.budget import Budget, Progress, Round
 from solver.diagnose import diagnose, unmatched_reasons
 from solver.flow import relax
 from solver.instance import Instance, build_instance
@@ -38,9 +41,6 @@ from solver.result import WALL_LIMIT_MESSAGE, Pair, Result, Status
 from solver.stability import stability
 from solver.strategies import (
     FULL_MODEL_PAIRS,
-    Budget,
-    Progress,
-    Round,
     candidate_pairs,
     solve_by_branching,
     solve_by_levels,

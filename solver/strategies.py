@@ -1,21 +1,32 @@
 """How a round is searched, once the flow relaxation is known (see ``solver.solve``).
 
-Three strategies, tried in order: the relaxation's optimal face (its bounds met exactly),
-branching on which mentors are used (mentors' minimums bite), and CP-SAT level by level (the
-counts of levels 1-2 themselves fall short). Each returns the pairs and the levels, a list of
-conflicts when the rules cannot all hold, or None to hand over to the next.
+Three strategies, tried in order:
 
-How far each search goes is decided by a work budget (``Budget``) counted in CP-SAT's
-deterministic time, never by the clock, so the same round, settings and seed give the same
-pairs on every run even when the budget ends the search. The wall-clock deadline is kept as a
-safety net; when it ends a search first, the budget remembers it and the result says so.
+1. the relaxation's optimal face (its bounds met exactly): levels 1-3 proven at once, the
+   penalty by CP-SAT over the face's pairs;
+2. mentors' minimums bite (the face holds no pair list inside every band): quality proven by a
+   MIP over the pairs near the bound (``solver.mip_search``), or, when the candidates are not
+   every allowed pair, by branching on which mentors are used; the penalty by CP-SAT over the
+   pairs the reduced costs leave;
+3. the counts of levels 1-2 themselves fall short, or the equity limit applies: every level by
+   the MIP over every allowed pair (``solver.mip``), with CP-SAT level by level for what it
+   leaves (and for rounds too large for it).
+
+Each returns the pairs and the levels, a list of conflicts when the rules cannot all hold, or
+None to hand over to the next.
+
+How far each search goes is decided by a work budget (``solver.budget.Budget``) counted in
+CP-SAT's deterministic time, never by the clock, so the same round, settings and seed give
+the same pairs on every run even when the budget ends the search. The wall-clock deadline is
+kept as a safety net; when it ends a search first, the budget remembers it and the result
+says so. HiGHS has no deterministic time: its calls are limited by nodes and charged what
+they did (``solver.mip_search.mip_work``), and only the safety net bounds their wall time.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -23,130 +34,32 @@ from matcher import equity
 from matcher.equity import shortfalls
 from solver import cpsat
 from solver.branch import branch_and_bound
+from solver.budget import Outcome, Round
 from solver.diagnose import explain_infeasible
 from solver.equity_repair import repair
-from solver.flow import Fixing, Relaxation, relax, warm_start
+from solver.flow import relax, warm_start
 from solver.instance import Instance
+from solver.mip_rows import level_value
+from solver.mip_search import levels_by_mip, prove_quality
 from solver.model import LevelSolve, MatchingModel
+from solver.penalty import penalty_floor, penalty_within
 from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Level
-
-Progress = Callable[[str], None]
-
-
-class Budget:
-    """The search's limits: ``work`` units of deterministic time (CP-SAT's own, and the
-    branching's nodes counted in the same units) decide how far every search goes; the
-    ``deadline`` (a ``time.perf_counter()`` reading) is only a safety net, and ``wall_stopped``
-    records that it ended a search first."""
-
-    def __init__(self, work: float, deadline: float):
-        self.work = work
-        self.deadline = deadline
-        self.spent = 0.0
-        self.wall_stopped = False
-
-    def left(self) -> float:
-        return self.work - self.spent
-
-    def wall_left(self) -> float:
-        return self.deadline - time.perf_counter()
-
-    def charge(self, work: float, wall_stopped: bool) -> None:
-        self.spent += work
-        self.wall_stopped = self.wall_stopped or wall_stopped
-
 
 # Up to this many allowed pairs, every allowed pair is a variable and CP-SAT's proofs are global.
 FULL_MODEL_PAIRS = 400_000
 CANDIDATES_PER_MENTEE = 12
 CANDIDATES_PER_MENTOR = 24
-
-
-@dataclass(frozen=True)
-class Round:
-    """What every strategy works from."""
-
-    inst: Instance
-    relaxation: Relaxation
-    bounds: dict[str, int]  # the relaxation's values of levels 1-3
-    candidates: np.ndarray  # allowed pairs the branching and level search may use
-    full: bool  # the candidates are every allowed pair
-    budget: Budget
-    seed: int
-    workers: int
-    say: Progress
-
-
-Outcome = tuple[np.ndarray, list[Level], int] | list[str]
-
-
-@dataclass(frozen=True)
-class PenaltyAnswer:
-    chosen: np.ndarray | None  # allowed-pair indices; None when nothing was found
-    value: int | None
-    bound: int  # no pair list of the set searched has a smaller penalty
-    proven: bool
-
-
-def _penalty_within(
-    inst: Instance,
-    fixing: Fixing,
-    targets: dict[str, int],
-    hint: np.ndarray,
-    budget: Budget,
-    seed: int,
-    workers: int,
-    hold: bool,
-    keeps_bands: bool = False,
-) -> PenaltyAnswer:
-    """Minimise the penalty over the pair lists that keep every band, reach ``targets`` (values
-    of levels 1-3) and respect ``fixing`` (see ``flow.Relaxation.near_optimal``).
-
-    Counts are always equalities. On an optimal face (``hold`` False) waiting days and quality
-    follow from complementary slackness, which spares two knapsack-like constraints that slow
-    every proof; with a positive gap (``hold`` True) they are added as lower bounds. ``hint``
-    (allowed-pair indices) need not keep the bands; when it does (``keeps_bands``), it is the
-    answer if the search finds nothing better in time.
-    """
-    candidates = np.flatnonzero(fixing.allowed)
-    model = MatchingModel(inst, candidates)
-    for name in ("priority_matched", "matched"):
-        model.fix(name, targets[name], True)
-        model.fix(name, targets[name], False)
-    if hold:
-        for name in ("waiting_days", "quality"):
-            model.fix(name, targets[name], True)
-    model.restrict(fixing)
-    start = model.complete(np.searchsorted(candidates, hint))
-    spent = budget.left() <= model.setup_work()
-    if keeps_bands and (spent or budget.wall_left() <= 0):
-        # The budget is spent (or, the safety net, the deadline has passed) and the hint keeps
-        # every rule: it stands, its penalty unproven, rather than a search past the limit.
-        budget.charge(0.0, not spent)
-        return PenaltyAnswer(hint, model.levels["penalty"].value(start), 0, False)
-    result = model.optimise(
-        "penalty", False, start, budget.left(), budget.wall_left(), seed, workers
-    )
-    budget.charge(result.work, result.wall_stopped)
-    if result.values is None:
-        if keeps_bands:
-            # No time to improve: the hint itself is the answer, its penalty unproven.
-            return PenaltyAnswer(hint, model.levels["penalty"].value(start), 0, False)
-        return PenaltyAnswer(None, None, 0, False)
-    for name, target in targets.items():
-        if model.levels[name].value(result.values) != target:
-            raise AssertionError(f"penalty search left the {name} level at another value")
-    proven = result.status == cpsat.OPTIMAL
-    chosen = model.chosen(result.values)
-    # The pairs' own penalty: the model bounds its counters from below only, so a solution
-    # not proven optimal may count more than its pairs have.
-    value = model.levels["penalty"].value(model.complete(chosen))
-    return PenaltyAnswer(
-        candidates[chosen],
-        value,
-        value if proven else min(value, int(result.bound or 0)),
-        proven,
-    )
+# Up to this many pairs, levels 1-4 of a round whose counts fall short of the relaxation's (or
+# with the equity limit) go to the MIP: measured on sparse and equity rounds at regional size
+# (19,085 pairs), HiGHS proves all four in 4-7 s where CP-SAT left three unproven at 60 s.
+MIP_LEVEL_PAIRS = 100_000
+# Branching on used mentors before the MIP: its first dive finds a pair list inside every band
+# within a few dozen nodes (oversupply at mid size: 30-40 nodes, 0.4 units; the regional
+# sample: proven in 14 nodes, 0.4 units), whose gap then keeps the MIP's set small. Longer
+# branching only delays the MIP: with 10% of a 60 s budget (2.7 units) the oversupply rounds
+# at mid and regional size took 11.9-37.0 s on 5 of 8 where 0.2% took 2.1-10.2 s.
+BRANCHING_WORK = 0.5
+BRANCHING_SHARE = 0.3
 
 
 def solve_on_face(r: Round) -> Outcome | None:
@@ -161,7 +74,7 @@ def solve_on_face(r: Round) -> Outcome | None:
     on_face = np.flatnonzero(face.allowed)
     say(f"optimal face of the relaxation: {len(on_face)} of {len(inst.pairs)} pairs")
     hint = warm_start(inst.restricted(on_face), np.searchsorted(on_face, relaxation.chosen))
-    answer = _penalty_within(
+    answer = penalty_within(
         inst, face, bounds, on_face[hint], r.budget, r.seed, r.workers, hold=False
     )
     if answer.chosen is None or answer.value is None:
@@ -173,9 +86,11 @@ def solve_on_face(r: Round) -> Outcome | None:
 
 
 def solve_by_branching(r: Round) -> Outcome | None:
-    """Branch on which mentors are used (see ``solver.branch``) for the best quality, then
-    minimise the penalty over every pair list that reaches it. None when no pair list keeps the
-    relaxation's levels 1-2 and waiting days (or none was found in time)."""
+    """The best quality under mentors' minimums, keeping the relaxation's levels 1-3: proven by a
+    MIP over the pairs near the bound (``solver.mip_search``) when the candidates are every
+    allowed pair, else by branching on which mentors are used (``solver.branch``). Then
+    minimise the penalty over every pair list that reaches it. None when no pair list keeps
+    the relaxation's levels 1-3 (or none was found in time)."""
     inst, relaxation, bounds, candidates, say = r.inst, r.relaxation, r.bounds, r.candidates, r.say
     sub = inst.restricted(candidates)
     root = relaxation if r.full else relax(sub)
@@ -185,54 +100,56 @@ def solve_by_branching(r: Round) -> Outcome | None:
     ):
         return None
     budget = r.budget
-    # The safety net leaves the penalty search a little of the wall time too.
-    search = branch_and_bound(
-        sub, root, 0.7 * budget.left(), time.perf_counter() + 0.9 * budget.wall_left()
-    )
+    # With every pair in the model a MIP follows, and branching gets a short search.
+    work = min(BRANCHING_SHARE * budget.left(), BRANCHING_WORK) if r.full else 0.7 * budget.left()
+    # The safety net leaves the later searches some of the wall time too.
+    search = branch_and_bound(sub, root, work, time.perf_counter() + 0.9 * budget.wall_left())
     budget.charge(search.work, search.wall_stopped)
     leaf = search.best
-    if leaf is None:
-        say(
-            "no pair list keeps the bounds of levels 1-2 and waiting days"
-            if search.exhausted
-            else f"no pair list inside every band found by branching within the limit ({search.nodes} nodes)"
-        )
+    if leaf is None and search.exhausted:
+        say("no pair list keeps the bounds of levels 1-2 and waiting days")
         return None
     # Proven over all allowed pairs only when the search saw them all, or met the global bound.
-    proven = search.proven and (r.full or leaf.quality == bounds["quality"])
-    say(
-        f"level quality: {leaf.quality} after {search.nodes} nodes "
-        f"({'proven' if proven else 'bound ' + str(bounds['quality'])})"
-    )
-    targets = {**bounds, "quality": leaf.quality}
-    hint = candidates[leaf.chosen]
+    proven = leaf is not None and search.proven and (r.full or leaf.quality == bounds["quality"])
+    found = None if leaf is None else (candidates[leaf.chosen], leaf.quality)
+    upper = bounds["quality"]
+    if leaf is not None:
+        say(
+            f"level quality: {leaf.quality} after {search.nodes} nodes ({'proven' if proven else f'bound {upper}'})"
+        )
+    if not proven and r.full:
+        by_mip = prove_quality(inst, relaxation, bounds, found, budget, r.seed, say)
+        if by_mip is not None:
+            found, upper, proven = (by_mip.chosen, by_mip.quality), by_mip.bound, by_mip.proven
+    if found is None:
+        say(f"no pair list inside every band found within the limit ({search.nodes} nodes)")
+        return None
+    hint, quality = found
+    targets = {**bounds, "quality": quality}
     # Every pair list of this quality loses at most `gap` points against the relaxation, so the
     # reduced costs of the relaxation over all pairs confine them (see `near_optimal`).
-    near = relaxation.near_optimal(bounds["quality"] - leaf.quality)
-    if proven and near.allowed.sum() <= FULL_MODEL_PAIRS:
-        answer = _penalty_within(
-            inst, near, targets, hint, r.budget, r.seed, r.workers, hold=True, keeps_bands=True
+    near = relaxation.near_optimal(bounds["quality"] - quality)
+    if near.allowed.sum() <= FULL_MODEL_PAIRS:
+        answer = penalty_within(
+            inst, near, targets, hint, budget, r.seed, r.workers, hold=True, keeps_bands=True
         )
         searched = int(near.allowed.sum())
     else:
-        # Quality not proven: no set holds every pair list of the final quality; the penalty
-        # is minimised over the best leaf's own optima.
-        answer = _penalty_within(
+        # Too many pairs for one model: the penalty is minimised over the leaf's own optima.
+        assert leaf is not None
+        answer = penalty_within(
             sub,
             leaf.near_optimal(0),
             targets,
             leaf.chosen,
-            r.budget,
+            budget,
             r.seed,
             r.workers,
             hold=False,
             keeps_bands=True,
         )
         answer = replace(
-            answer,
-            chosen=None if answer.chosen is None else candidates[answer.chosen],
-            proven=False,
-            bound=0,
+            answer, chosen=None if answer.chosen is None else candidates[answer.chosen]
         )
         searched = int(leaf.near_optimal(0).allowed.sum())
     assert answer.chosen is not None and answer.value is not None
@@ -240,18 +157,25 @@ def solve_by_branching(r: Round) -> Outcome | None:
         Level(name, bounds[name], bounds[name], True)
         for name in ("priority_matched", "matched", "waiting_days")
     ]
-    levels.append(
-        Level("quality", leaf.quality, leaf.quality if proven else bounds["quality"], proven)
-    )
-    levels.append(Level("penalty", answer.value, answer.bound, answer.proven))
+    levels.append(Level("quality", quality, quality if proven else upper, proven))
+    # The penalty is proven for the lexicographic optimum only once quality is; its bound holds
+    # for every pair list of this quality or more, the optimum's among them.
+    levels.append(Level("penalty", answer.value, answer.bound, answer.proven and proven))
     say(
         f"level penalty: {answer.value} over {searched} pairs ({'proven' if answer.proven else 'not proven'})"
     )
-    return answer.chosen, levels, searched
+    model = MatchingModel(inst, answer.chosen)
+    return (
+        answer.chosen,
+        _as_chosen(model, levels, model.complete(np.arange(len(answer.chosen)))),
+        searched,
+    )
 
 
 def solve_by_levels(r: Round) -> Outcome:
-    """Optimise the levels one by one with CP-SAT over the candidate pairs."""
+    """Optimise the levels one by one over the candidate pairs: levels 1-4 with a MIP
+    (``solver.mip``) when the candidates are every allowed pair and not too many, the penalty
+    (and any level the MIP left) with CP-SAT."""
     inst, relaxation, bounds, candidates, say = r.inst, r.relaxation, r.bounds, r.candidates, r.say
     # Positions within the candidates; the relaxation's pairs are always among them.
     position = warm_start(
@@ -260,22 +184,40 @@ def solve_by_levels(r: Round) -> Outcome:
     if equity.active(inst.problem):
         start = repair(inst, candidates[position], candidates)
         position = np.searchsorted(candidates, start)
+    levels: list[Level] = []
+    budget = r.budget
+    if (budget.left() <= 0 or budget.wall_left() <= 0) and _keeps_rules(inst, candidates[position]):
+        # Nothing left to search with, and the start keeps every rule: it stands, unsearched,
+        # without the model over every candidate (a second over the limit at regional size).
+        budget.charge(0.0, budget.left() > 0)
+        say("no time left to search: the start stands")
+        return candidates[position], unsearched(inst, candidates[position], bounds), len(candidates)
+    chosen_by_mip = None
+    if r.full and len(candidates) <= MIP_LEVEL_PAIRS:
+        by_mip = levels_by_mip(inst, bounds, candidates[position], budget, r.seed, say)
+        if isinstance(by_mip, list):
+            return by_mip
+        if by_mip is not None:
+            chosen_by_mip, levels = by_mip
+            if len(levels) == len(LEVEL_NAMES):
+                return chosen_by_mip, levels, len(candidates)
     model = MatchingModel(inst, candidates)
     say(f"model: {len(candidates)} candidate pairs of {len(inst.pairs)} allowed")
     values = model.complete(position)
-    feasible_start = keeps_bands(inst, candidates[position]) and not shortfalls(
-        inst.problem,
-        {inst.problem.mentees[j].mentee_id for j in inst.pairs.mentee[candidates[position]]},
-    )
-    levels: list[Level] = []
-    earlier_proven = True
+    feasible_start = _keeps_rules(inst, candidates[position])
+    if chosen_by_mip is not None:
+        # The MIP's levels stand (held at their values); CP-SAT searches the rest.
+        values = model.complete(chosen_by_mip)
+        feasible_start = True
+        for level in levels:
+            model.fix(level.name, level.value, LEVEL_MAXIMIZE[level.name])
+    earlier_proven = all(level.proven for level in levels)
     # The relaxation bounds a level only while every earlier level keeps the relaxation's
     # value: with fewer waiting days, say, more quality may be possible (the equity limit at
     # LMC size, seed 1: waiting days proven at 47,363 against the relaxation's 47,423, whose
     # quality of 3,637 was then passed by 3,650).
-    on_relaxation = True
-    budget = r.budget
-    for name in LEVEL_NAMES:
+    on_relaxation = all(bounds.get(level.name) == level.value for level in levels)
+    for name in LEVEL_NAMES[len(levels) :]:
         maximize = LEVEL_MAXIMIZE[name]
         value = model.levels[name].value(values)
         bound = bounds.get(name) if on_relaxation else None
@@ -316,7 +258,7 @@ def solve_by_levels(r: Round) -> Outcome:
                 # A bound proven for other values of the earlier levels may be passed: never
                 # report one on the wrong side of the value in hand.
                 if bound is None:
-                    bound = value
+                    bound = None if name == "penalty" else value
                 else:
                     bound = max(bound, value) if maximize else min(bound, value)
             else:
@@ -328,13 +270,17 @@ def solve_by_levels(r: Round) -> Outcome:
                 proven = solved_proof or (earlier_proven and bound is not None and value == bound)
                 if proven:
                     bound = value
+        if name == "penalty" and not proven:
+            # CP-SAT's own bound may be far below (0 when it had no time): the floor holds too.
+            floor = min(value, penalty_floor(inst, levels[1].value))
+            bound = floor if bound is None else max(bound, floor)
         if bound is None:
             bound = value
         levels.append(Level(name, value, int(bound), proven))
         earlier_proven = earlier_proven and proven
         on_relaxation = on_relaxation and bounds.get(name) == value
         model.fix(name, value, maximize)
-        say(f"level {name}: {value} ({'proven' if proven else f'bound {bound}'})")
+        say(f"level {name}: {value} ({levels[-1].proof})")
     chosen = model.chosen(values)
     return candidates[chosen], _as_chosen(model, levels, model.complete(chosen)), len(candidates)
 
@@ -356,6 +302,30 @@ def _as_chosen(model: MatchingModel, levels: list[Level], values: np.ndarray) ->
         bound = max(level.bound, value) if maximize else min(level.bound, value)
         found.append(replace(level, value=value, bound=bound, proven=value == bound))
     return found
+
+
+def unsearched(inst: Instance, chosen: np.ndarray, bounds: dict[str, int]) -> list[Level]:
+    """The levels of a pair list no search improved: the relaxation's bounds while every
+    earlier level meets its own, then the value itself (the penalty: its floor)."""
+    levels: list[Level] = []
+    on_bounds = True
+    for name in LEVEL_NAMES:
+        value = level_value(inst, name, chosen)
+        bound = bounds.get(name) if on_bounds else None
+        if name == "penalty":
+            bound = min(value, penalty_floor(inst, levels[1].value))
+        proven = bound == value and all(level.proven for level in levels)
+        levels.append(Level(name, value, value if bound is None else int(bound), proven))
+        on_bounds = on_bounds and bound == value
+    return levels
+
+
+def _keeps_rules(inst: Instance, chosen: np.ndarray) -> bool:
+    if inst.locked[chosen].sum() != inst.locked.sum():
+        return False
+    return keeps_bands(inst, chosen) and not shortfalls(
+        inst.problem, {inst.problem.mentees[j].mentee_id for j in inst.pairs.mentee[chosen]}
+    )
 
 
 def keeps_bands(inst: Instance, chosen: np.ndarray) -> bool:

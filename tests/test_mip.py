@@ -1,5 +1,5 @@
-"""The MIP of levels 1-4 (``solver.mip``) against a worked example, the existing solver and the
-independent checks."""
+"""The MIP of the levels (``solver.mip``) against worked examples, the CP-SAT model's levels and
+the independent checks."""
 
 from __future__ import annotations
 
@@ -57,11 +57,14 @@ def test_a_mentor_below_the_minimum_is_left_unused() -> None:
     assert {(p.mentor_id, p.mentee_id) for p in result.pairs} == {
         ("M2", f"E{j}") for j in (3, 4, 5, 6)
     }
+    # The penalty as the independent checks count it (the squares of the loads and the
+    # mentees of one cohort with M2).
     assert [(lv.name, lv.value, lv.proven) for lv in result.levels] == [
         ("priority_matched", 0, True),
         ("matched", 4, True),
         ("waiting_days", 0, True),
         ("quality", 120, True),
+        ("penalty", evaluate(prob, _pairs(prob, result.pairs))["penalty"], True),
     ]
 
 
@@ -76,9 +79,13 @@ def test_a_mentor_who_must_be_used_without_enough_mentees_is_infeasible() -> Non
 
 def test_bad_options_are_errors() -> None:
     inst = build_instance(_minimum_round())
-    with pytest.raises(ValueError, match="prefix"):
+    with pytest.raises(ValueError, match="held levels and searched levels"):
         solve_levels(inst, levels=("quality",))
-    with pytest.raises(ValueError, match="bounds"):
+    with pytest.raises(ValueError, match="held levels and searched levels"):
+        solve_levels(inst, levels=("matched", "quality"), held={"priority_matched": 0})
+    with pytest.raises(ValueError, match="no level to search"):
+        solve_levels(inst, levels=())
+    with pytest.raises(ValueError, match="known bounds only for levels 1-4"):
         solve_levels(inst, bounds={"penalty": 0})
     with pytest.raises(ValueError, match="time_limit"):
         solve_levels(inst, time_limit=0)
@@ -153,3 +160,21 @@ def test_a_node_limit_keeps_the_pairs_valid_and_the_same_on_a_second_run() -> No
     for level in first.levels:
         assert level.value == recomputed[level.name]
         assert level.bound >= level.value
+
+
+@pytest.mark.parametrize("shape", ["oversupply", "equity_limit"])
+def test_levels_held_at_their_optima_give_the_same_later_levels(shape: str) -> None:
+    prob = SHAPES[shape](SMALL, 2)
+    inst = build_instance(prob)
+    whole = solve_levels(inst, time_limit=10)
+    values = {level.name: level.value for level in whole.levels}
+    rest = solve_levels(
+        inst,
+        time_limit=10,
+        levels=MIP_LEVELS[3:],
+        held={name: values[name] for name in MIP_LEVELS[:3]},
+    )
+    assert [(lv.name, lv.value, lv.proven) for lv in rest.levels] == [
+        (name, values[name], True) for name in MIP_LEVELS[3:]
+    ]
+    assert evaluate(prob, _pairs(prob, rest.pairs))["waiting_days"] >= values["waiting_days"]

@@ -1,0 +1,278 @@
+"""The MIP of ``solver.mip`` as a MathOpt model proto, built in bulk.
+
+Variables, in this order: x[k] in {0, 1} per allowed pair; y[i] in {0, 1} per mentor that may
+stay unused below a positive minimum (the mentors that get a ``used`` variable in
+``solver.model``); for the penalty level, u[i, t] in [0, 1] per unit t of a mentor's new load
+and e in [0, n - 1] per mentor and group value that two or more of its possible mentees share.
+
+Rows:
+
+- a mentee has at most one mentor: sum over the mentee's pairs of x <= 1;
+- a mentor with y takes y * least <= new mentees <= y * most; any other mentor takes least <=
+  new mentees <= most (``Instance.least`` / ``Instance.most``);
+- a locked pair has x = 1 (its lower bound);
+- with the equity limit, no group's match rate more than the limit below the whole (the rows
+  of ``solver.model``);
+- the penalty's counters: sum of a mentor's x = sum of its u; and, per shared group value,
+  sum of those mentees' x - e <= 1.
+
+The penalty is linear in the counters: the t-th unit of a mentor with c current mentees costs
+balance * (2(c + t) - 1), so (c + load)^2 is the cheapest way to fill ``load`` units, and each
+excess e costs ``mix``. The costs rise with t, so the LP fills units in order with no ordering
+rows (which CP-SAT needs); at an optimum the counters are exact, and elsewhere they count at
+least the pairs' penalty, which ``level_value`` recomputes from the pairs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from matcher import equity
+from solver.instance import Instance, positions_by
+
+if TYPE_CHECKING:
+    from ortools.math_opt import model_pb2
+
+
+@dataclass(frozen=True)
+class MipModel:
+    proto: model_pb2.ModelProto
+    n_pairs: int
+    used: np.ndarray  # mentors with a y variable; y of the m-th is variable n_pairs + m
+    objectives: dict[str, np.ndarray]  # each level's coefficient per variable
+    penalty_constant: int
+    units: list[tuple[int, int, int]]  # (mentor, first u variable, how many)
+    excess: list[tuple[int, np.ndarray]]  # (e variable, the pairs sharing its group value)
+
+    def values(self, inst: Instance, chosen: np.ndarray) -> np.ndarray:
+        """Every variable's value for the pair list ``chosen``: a complete hint for HiGHS."""
+        values = np.zeros(len(self.objectives["matched"]))
+        values[chosen] = 1.0
+        load = np.bincount(inst.pairs.mentor[chosen], minlength=inst.n_mentors)
+        values[self.n_pairs : self.n_pairs + len(self.used)] = load[self.used] > 0
+        for mentor, first, count in self.units:
+            values[first : first + min(count, int(load[mentor]))] = 1.0
+        for variable, same in self.excess:
+            values[variable] = max(0.0, values[same].sum() - 1.0)
+        return values
+
+
+class _Rows:
+    """Linear rows in coordinate form, gathered part by part."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.lower: list[np.ndarray] = []
+        self.upper: list[np.ndarray] = []
+        self.n = 0
+
+    def add(
+        self,
+        row: np.ndarray,
+        col: np.ndarray,
+        coef: np.ndarray,
+        lo: float | np.ndarray,
+        hi: float | np.ndarray,
+    ) -> None:
+        lo, hi = np.atleast_1d(lo).astype(np.float64), np.atleast_1d(hi).astype(np.float64)
+        self.parts.append((row + self.n, col, coef.astype(np.float64)))
+        self.lower.append(lo)
+        self.upper.append(hi)
+        self.n += len(lo)
+
+
+def build(inst: Instance, penalty: bool = True) -> MipModel:
+    """The MIP of ``inst``; its penalty's counters only when ``penalty`` (they slow the other
+    levels' searches, and the penalty's objective is then left at zero)."""
+    from ortools.math_opt import model_pb2
+
+    pairs = inst.pairs
+    n_pairs = len(pairs)
+    k = np.arange(n_pairs)
+    rows = _Rows()
+    used = np.flatnonzero((inst.least > 0) & ~inst.must_use)
+
+    # A mentee has at most one mentor (rows for mentees with two or more pairs).
+    several = np.flatnonzero(np.bincount(pairs.mentee, minlength=inst.n_mentees) > 1)
+    row_of = np.full(inst.n_mentees, -1)
+    row_of[several] = np.arange(len(several))
+    on = row_of[pairs.mentee] >= 0
+    rows.add(
+        row_of[pairs.mentee[on]],
+        k[on],
+        np.ones(int(on.sum())),
+        -np.inf * np.ones(len(several)),
+        np.ones(len(several)),
+    )
+
+    # Bands of mentors without a y variable: least <= sum x <= most.
+    fixed = np.setdiff1d(np.arange(inst.n_mentors), used)
+    row_of = np.full(inst.n_mentors, -1)
+    row_of[fixed] = np.arange(len(fixed))
+    on = row_of[pairs.mentor] >= 0
+    rows.add(
+        row_of[pairs.mentor[on]], k[on], np.ones(int(on.sum())), inst.least[fixed], inst.most[fixed]
+    )
+
+    # Mentors with y: sum x - most * y <= 0 and sum x - least * y >= 0.
+    y = n_pairs + np.arange(len(used))
+    row_of = np.full(inst.n_mentors, -1)
+    row_of[used] = np.arange(len(used))
+    on = row_of[pairs.mentor] >= 0
+    for bound, lo, hi in (
+        (inst.most[used], -np.inf, 0.0),
+        (inst.least[used], 0.0, np.inf),
+    ):
+        rows.add(
+            np.concatenate([row_of[pairs.mentor[on]], np.arange(len(used))]),
+            np.concatenate([k[on], y]),
+            np.concatenate([np.ones(int(on.sum())), -bound]),
+            np.full(len(used), lo),
+            np.full(len(used), hi),
+        )
+
+    if equity.active(inst.problem):
+        n = inst.n_mentees
+        for group in equity.groups(inst.problem):
+            n_g = len(group.members)
+            member = np.zeros(n, dtype=bool)
+            member[list(group.members)] = True
+            coef = np.where(member[pairs.mentee], n - n_g, -n_g)
+            rows.add(np.zeros(n_pairs, np.int64), k, coef, -equity.slack(inst.problem, n_g), np.inf)
+
+    n_vars = n_pairs + len(used)
+    costs: list[np.ndarray] = []
+    upper: list[np.ndarray] = []
+    units: list[tuple[int, int, int]] = []
+    excess: list[tuple[int, np.ndarray]] = []
+    weights = inst.problem.settings.weights
+    by_mentor = positions_by(pairs.mentor, inst.n_mentors)
+    if penalty and weights.balance:
+        for i, members in enumerate(by_mentor):
+            most = min(int(inst.most[i]), len(members))
+            if most == 0:
+                continue
+            rows.add(
+                np.zeros(len(members) + most, np.int64),
+                np.concatenate([members, n_vars + np.arange(most)]),
+                np.r_[np.ones(len(members)), -np.ones(most)],
+                0.0,
+                0.0,
+            )
+            costs.append(weights.balance * (2 * (inst.current[i] + np.arange(1, most + 1)) - 1))
+            upper.append(np.ones(most))
+            units.append((i, n_vars, most))
+            n_vars += most
+    if penalty and weights.mix:
+        for codes in inst.groups.values():
+            for members in by_mentor:
+                group = codes[pairs.mentee[members]]
+                values, counts = np.unique(group[group >= 0], return_counts=True)
+                for g in values[counts > 1].tolist():
+                    same = members[group == g]
+                    rows.add(
+                        np.zeros(len(same) + 1, np.int64),
+                        np.r_[same, n_vars],
+                        np.r_[np.ones(len(same)), -1.0],
+                        -np.inf,
+                        1.0,
+                    )
+                    costs.append(np.array([weights.mix]))
+                    upper.append(np.array([len(same) - 1.0]))
+                    excess.append((n_vars, same))
+                    n_vars += 1
+
+    mentee = pairs.mentee
+    per_pair = {
+        "priority_matched": inst.priority[mentee].astype(np.float64),
+        "matched": np.ones(n_pairs),
+        "waiting_days": inst.wait[mentee].astype(np.float64),
+        "quality": inst.score.astype(np.float64),
+    }
+    objectives = {name: np.r_[coef, np.zeros(n_vars - n_pairs)] for name, coef in per_pair.items()}
+    cost = np.zeros(n_vars)
+    counters = np.concatenate(costs) if costs else np.zeros(0)
+    cost[n_pairs + len(used) :] = counters
+    if penalty:
+        cost[:n_pairs] -= weights.churn * inst.previous
+    objectives["penalty"] = cost
+
+    proto = model_pb2.ModelProto(name="matching levels")
+    variables = proto.variables
+    variables.ids.extend(range(n_vars))
+    variables.lower_bounds.extend(
+        np.where(inst.locked, 1.0, 0.0).tolist() + [0.0] * (n_vars - n_pairs)
+    )
+    bounds_up = np.concatenate([np.ones(n_pairs + len(used)), *upper]) if upper else np.ones(n_vars)
+    variables.upper_bounds.extend(bounds_up.tolist())
+    variables.integers.extend(
+        [True] * (n_pairs + len(used)) + [False] * (n_vars - n_pairs - len(used))
+    )
+    row = np.concatenate([p[0] for p in rows.parts]).astype(np.int64)
+    col = np.concatenate([p[1] for p in rows.parts]).astype(np.int64)
+    coef = np.concatenate([p[2] for p in rows.parts])
+    keep = coef != 0
+    order = np.lexsort((col[keep], row[keep]))  # MathOpt wants row-major order
+    constraints = proto.linear_constraints
+    constraints.ids.extend(range(rows.n))
+    constraints.lower_bounds.extend(np.concatenate(rows.lower).tolist())
+    constraints.upper_bounds.extend(np.concatenate(rows.upper).tolist())
+    matrix = proto.linear_constraint_matrix
+    matrix.row_ids.extend(row[keep][order].tolist())
+    matrix.column_ids.extend(col[keep][order].tolist())
+    matrix.coefficients.extend(coef[keep][order].tolist())
+    constant = int(weights.balance * np.sum(inst.current**2)) + weights.churn * len(
+        inst.problem.previous
+    )
+    return MipModel(proto, n_pairs, used, objectives, constant, units, excess)
+
+
+def level_value(inst: Instance, name: str, chosen: np.ndarray) -> int:
+    """A level's value for the pair list ``chosen`` (allowed-pair indices), from the pairs."""
+    pairs = inst.pairs
+    if name == "priority_matched":
+        return int(inst.priority[pairs.mentee[chosen]].sum())
+    if name == "matched":
+        return len(chosen)
+    if name == "waiting_days":
+        return int(inst.wait[pairs.mentee[chosen]].sum())
+    if name == "quality":
+        return int(inst.score[chosen].sum())
+    weights = inst.problem.settings.weights
+    load = inst.current + np.bincount(pairs.mentor[chosen], minlength=inst.n_mentors)
+    mix = 0
+    for codes in inst.groups.values():
+        group = codes[pairs.mentee[chosen]]
+        known = group >= 0
+        _, counts = np.unique(
+            np.c_[pairs.mentor[chosen][known], group[known]], axis=0, return_counts=True
+        )
+        mix += int(np.maximum(counts - 1, 0).sum())
+    churn = len(inst.problem.previous) - int(inst.previous[chosen].sum())
+    return int(weights.balance * np.sum(load**2) + weights.mix * mix + weights.churn * churn)
+
+
+def hold(proto: model_pb2.ModelProto, coef: np.ndarray, value: float, maximize: bool) -> None:
+    """Add the row coef . vars >= value (maximised levels) or <= value (the penalty)."""
+    row = len(proto.linear_constraints.ids)
+    nonzero = np.flatnonzero(coef)
+    proto.linear_constraints.ids.append(row)
+    proto.linear_constraints.lower_bounds.append(float(value) if maximize else -math.inf)
+    proto.linear_constraints.upper_bounds.append(math.inf if maximize else float(value))
+    matrix = proto.linear_constraint_matrix
+    matrix.row_ids.extend([row] * len(nonzero))
+    matrix.column_ids.extend(nonzero.tolist())
+    matrix.coefficients.extend(coef[nonzero].tolist())
+
+
+def set_objective(proto: model_pb2.ModelProto, coef: np.ndarray, maximize: bool) -> None:
+    nonzero = np.flatnonzero(coef)
+    objective = proto.objective
+    objective.Clear()
+    objective.maximize = maximize
+    objective.linear_coefficients.ids.extend(nonzero.tolist())
+    objective.linear_coefficients.values.extend(coef[nonzero].tolist())
