@@ -39,7 +39,9 @@ RESULTS = Path(__file__).resolve().parent / "results" / "solver_family.md"
 STRATEGY_MESSAGES = (
     ("optimal face of the relaxation", "face"),
     ("branching on which mentors are used", "branching"),
+    ("quality over", "MIP quality"),
     ("searching level by level", "levels"),
+    (", MIP)", "MIP levels"),
 )
 LEVEL_MESSAGE = re.compile(r"^level (\w+): (?!searching)")
 
@@ -107,7 +109,7 @@ def strategy_of(messages: list[tuple[float, str]], result: Result) -> str:
     if result.status == Status.INFEASIBLE:
         return "infeasible"
     tried = [label for _, m in messages for key, label in STRATEGY_MESSAGES if key in m]
-    return " → ".join(tried)
+    return " → ".join(dict.fromkeys(tried))  # each once, in order
 
 
 def check(problem: ProblemData, result: Result) -> str:

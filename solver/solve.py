@@ -45,6 +45,7 @@ from solver.strategies import (
     solve_by_branching,
     solve_by_levels,
     solve_on_face,
+    solve_without_equity_first,
 )
 
 
@@ -121,13 +122,17 @@ def solve(
         workers=workers,
         say=say,
     )
-    # The flow knows nothing of the equity limit: with it, only CP-SAT keeps every rule.
-    outcome = None if equity.active(problem) else solve_on_face(round_)
-    if outcome is None and not equity.active(problem):
-        say(
-            "the bounds cannot all be met with mentors' minimums: branching on which mentors are used"
-        )
-        outcome = solve_by_branching(round_)
+    if equity.active(problem):
+        # The flow knows nothing of the equity limit: first the round without it, whose best
+        # pair list, when it keeps the limit, is the best of those that do.
+        outcome = solve_without_equity_first(round_)
+    else:
+        outcome = solve_on_face(round_)
+        if outcome is None:
+            say(
+                "the bounds cannot all be met with mentors' minimums: branching on which mentors are used"
+            )
+            outcome = solve_by_branching(round_)
     if outcome is None:
         say("searching level by level")
         outcome = solve_by_levels(round_)
