@@ -244,9 +244,11 @@ def render(runs: Sequence[RoundRun], args: argparse.Namespace, complete: bool) -
             "Each level cell: value, ✓ when proven (else the bound, ≤ for a level maximised, "
             "≥ for the penalty; **trivial** marks an unproven bound of 0), and the seconds from "
             "the start of the solve to when the solver reported the level (levels a strategy "
-            "settles together share the time of its report). Strategy: the relaxation's "
-            "optimal face, then branching on which mentors are used, then CP-SAT level by "
-            "level, as far as the solver went. Checks: `matcher.checks` finds no broken rule "
+            "settles together share the time of its report). Strategy, as far as the solver "
+            "went: the relaxation's optimal face; branching on which mentors are used; the "
+            "MIP's quality over the pairs near the bound (*MIP quality*); level by level, by "
+            "the MIP over every pair (*MIP levels*) or CP-SAT. With the equity limit the face "
+            "and branching first solve the round without it. Checks: `matcher.checks` finds no broken rule "
             "and recomputes every level as reported. Shapes: `datasets/shapes.py`.",
             "",
             *rows,
