@@ -110,7 +110,8 @@ def measure(trees: dict[str, Path], runs: int) -> list[Measure]:
     ]
 
 
-def _cpu() -> str:
+def cpu_name() -> str:
+    """The processor's model name, as the results files print it."""
     try:
         for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
             if line.startswith("model name"):
@@ -132,7 +133,7 @@ def report(measures: Sequence[Measure], command: str, load: tuple[float, float])
     lines = [
         "# Command start-up",
         "",
-        f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores ({_cpu()}), Python "
+        f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores ({cpu_name()}), Python "
         f"{platform.python_version()}; load average {load[0]:.2f} at the start, "
         f"{load[1]:.2f} at the end (other work shares the machine). Each command is "
         "`python -m matcher.cli ...`, a subprocess timed from launch to exit.",

@@ -60,6 +60,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from benchmarks.command_start import cpu_name
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ("lmc", "regional", "national")
 ROUNDS = "lmc,regional,national,oversupply-mid,sparse-regional,dense-regional"
@@ -301,16 +303,6 @@ class Bench:
         )
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _peer_version(source: Path) -> str:
     found = re.search(r'version="([^"]+)"', (source / "setup.py").read_text(encoding="utf-8"))
     git = ["git", "-C", str(source), "rev-parse", "--short", "HEAD"]
@@ -359,7 +351,7 @@ def report(rows: Sequence[Row], args: argparse.Namespace, header: dict[str, str]
         [
             "# Our command against a public peer: openreview-matcher's MinMax",
             "",
-            f"`{header['command']}`; {header['date']}; {os.cpu_count()} cores ({_cpu()}), "
+            f"`{header['command']}`; {header['date']}; {os.cpu_count()} cores ({cpu_name()}), "
             f"load average {header['load']}; Python {platform.python_version()}; ours: "
             f"matcher {header['ours']}, OR-Tools {version('ortools')}; peer: "
             f"openreview-matcher {header['peer']}, OR-Tools {header['peer_ortools']}, numpy "
