@@ -141,7 +141,7 @@ def solve_levels(
         if hint is not None and bound_known is not None:
             in_hand = np.flatnonzero(hint[: model.n_pairs] > 0.5)
             value = level_value(inst, name, in_hand)
-            if value == bound_known and _keeps_rules(inst, in_hand):
+            if value == bound_known and keeps_rules(inst, in_hand):
                 # The pair list in hand reaches the known bound: nothing to search.
                 chosen = in_hand
                 seconds[name] = 0.0
@@ -248,7 +248,7 @@ def _target(model: MipModel, name: str, value: int) -> float:
     return float(value - model.penalty_constant if name == "penalty" else value)
 
 
-def _keeps_rules(inst: Instance, chosen: np.ndarray) -> bool:
+def keeps_rules(inst: Instance, chosen: np.ndarray) -> bool:
     """Whether a pair list keeps every constraint of the MIP (held levels aside)."""
     pairs = inst.pairs
     if np.bincount(pairs.mentee[chosen], minlength=inst.n_mentees).max(initial=0) > 1:
@@ -284,4 +284,4 @@ def _pairs(inst: Instance, chosen: np.ndarray) -> tuple[Pair, ...]:
     return tuple(sorted(out, key=lambda p: (p.mentor_id, p.mentee_id)))
 
 
-__all__ = ["MIP_LEVELS", "MipLevels", "MipStatus", "solve_levels"]
+__all__ = ["MIP_LEVELS", "MipLevels", "MipStatus", "keeps_rules", "solve_levels"]

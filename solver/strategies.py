@@ -39,6 +39,7 @@ from solver.diagnose import explain_infeasible
 from solver.equity_repair import repair
 from solver.flow import relax, warm_start
 from solver.instance import Instance
+from solver.mip import keeps_rules
 from solver.mip_rows import level_value
 from solver.mip_search import levels_by_mip, penalty_by_mip, prove_quality
 from solver.model import LevelSolve, MatchingModel
@@ -233,7 +234,7 @@ def solve_by_levels(r: Round) -> Outcome:
     levels: list[Level] = []
     budget = r.budget
     no_time = budget.wall_left() < MODEL_SECONDS_PER_PAIR * len(candidates)
-    if (budget.left() <= 0 or no_time) and _keeps_rules(inst, candidates[position]):
+    if (budget.left() <= 0 or no_time) and keeps_rules(inst, candidates[position]):
         # Nothing left to search with, and the start keeps every rule: it stands, unsearched,
         # rather than a model over every candidate built past the limit.
         budget.charge(0.0, budget.left() > 0)
@@ -251,7 +252,7 @@ def solve_by_levels(r: Round) -> Outcome:
     model = MatchingModel(inst, candidates)
     say(f"model: {len(candidates)} candidate pairs of {len(inst.pairs)} allowed")
     values = model.complete(position)
-    feasible_start = _keeps_rules(inst, candidates[position])
+    feasible_start = keeps_rules(inst, candidates[position])
     if chosen_by_mip is not None:
         # The MIP's levels stand (held at their values); CP-SAT searches the rest.
         values = model.complete(chosen_by_mip)
@@ -365,20 +366,6 @@ def unsearched(inst: Instance, chosen: np.ndarray, bounds: dict[str, int]) -> li
         levels.append(Level(name, value, value if bound is None else int(bound), proven))
         on_bounds = on_bounds and bound == value
     return levels
-
-
-def _keeps_rules(inst: Instance, chosen: np.ndarray) -> bool:
-    if inst.locked[chosen].sum() != inst.locked.sum():
-        return False
-    return keeps_bands(inst, chosen) and not shortfalls(
-        inst.problem, {inst.problem.mentees[j].mentee_id for j in inst.pairs.mentee[chosen]}
-    )
-
-
-def keeps_bands(inst: Instance, chosen: np.ndarray) -> bool:
-    load = np.bincount(inst.pairs.mentor[chosen], minlength=inst.n_mentors)
-    under = ((load > 0) | inst.must_use) & (load < inst.least)
-    return not under.any() and not (load > inst.most).any()
 
 
 def candidate_pairs(inst: Instance, relaxed: np.ndarray) -> np.ndarray:
