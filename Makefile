@@ -33,12 +33,17 @@ lint: $(STAMP)
 chromium:
 	scripts/ensure-chromium
 
+# The tests run on every core (pytest-xdist), a module's tests together (its fixtures are
+# built once); `make test PYTEST_WORKERS=0` runs them in this process, one after another.
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
 test: chromium lint
-	$(BIN)/pytest -q
+	$(PYTEST)
 
 # Everything but the browser tests (tests/e2e): for a machine without Chromium.
 test-no-browser: lint
-	$(BIN)/pytest -q --ignore=tests/e2e
+	$(PYTEST) --ignore=tests/e2e
 
 format: $(STAMP)
 	$(BIN)/ruff format .

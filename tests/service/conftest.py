@@ -23,7 +23,7 @@ from datasets.generator import sample_dir
 from matcher.data import ProblemData
 from matcher.readers import load_problem
 from service.app import create_app
-from service.auth import create_user, issue_token
+from service.auth import create_user, hash_password, issue_token
 from service.config import ServiceSettings
 from service.db import transaction
 from service.roles import ROLES
@@ -70,13 +70,20 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture(scope="session")
+def role_password_hashes() -> dict[str, str]:
+    """Each role user's Argon2 hash, made once: hashing is slow on purpose (0.1 s each), and
+    hundreds of tests each create these five users."""
+    return {role: hash_password(f"secret-{role}") for role in ROLES}
+
+
 @pytest.fixture
-def tokens(app: FastAPI) -> dict[str, str]:
+def tokens(app: FastAPI, role_password_hashes: dict[str, str]) -> dict[str, str]:
     """One user per role (named after it, password 'secret-<role>') and their API tokens."""
     out = {}
     with transaction(app.state.sessions) as session:
         for role in ROLES:
-            user = create_user(session, role, role, f"secret-{role}")
+            user = create_user(session, role, role, None, password_hash=role_password_hashes[role])
             out[role] = issue_token(session, user)
     return out
 
