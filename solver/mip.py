@@ -28,13 +28,14 @@ import numpy as np
 
 from matcher import equity
 from solver.instance import Instance
-from solver.mip_rows import MipModel, build, hold, level_value, set_objective
+from solver.mip_rows import MipModel, build, hold, hold_counts, level_value, set_objective
 from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Level, Pair
 
 # Levels this module proves, in order.
 MIP_LEVELS: tuple[str, ...] = LEVEL_NAMES
-# Objective values are whole numbers: a gap below one point is a proof.
-ABSOLUTE_GAP = 0.5
+# Every pair list has whole-number levels, recomputed from its pairs: a gap below one point
+# is a proof, and HiGHS may stop there.
+ABSOLUTE_GAP = 0.999
 INTEGRALITY = 1e-6
 
 
@@ -122,7 +123,7 @@ def solve_levels(
         seconds["total"] = seconds["build"]
         return MipLevels(MipStatus.INFEASIBLE, np.zeros(0, np.int64), (), (), seconds)
 
-    for name, value in held.items():
+    for name, value in hold_counts(inst, model, held).items():
         hold(proto, model.objectives[name], _target(model, name, value), LEVEL_MAXIMIZE[name])
     found: list[Level] = []
     chosen: np.ndarray | None = None
@@ -146,7 +147,8 @@ def solve_levels(
                 chosen = in_hand
                 seconds[name] = 0.0
                 found.append(Level(name, value, value, all(lv.proven for lv in found)))
-                hold(proto, coef, value, maximize)
+                for held_name, held_value in hold_counts(inst, model, {name: value}).items():
+                    hold(proto, model.objectives[held_name], held_value, maximize)
                 continue
         set_objective(proto, coef, maximize)
         mip = mathopt.Model.from_model_proto(proto)
@@ -160,6 +162,8 @@ def solve_levels(
         )
         model_params = None
         if hint is not None:
+            # HiGHS refuses a hint outside a variable's bounds (a mentee that must be matched).
+            hint = np.clip(hint, proto.variables.lower_bounds, proto.variables.upper_bounds)
             model_params = mathopt.ModelSolveParameters(
                 solution_hints=[
                     mathopt.SolutionHint(
@@ -210,7 +214,10 @@ def solve_levels(
         earlier = all(level.proven for level in found)
         proven = earlier and (reason == mathopt.TerminationReason.OPTIMAL or bound == value)
         found.append(Level(name, value, value if proven else bound, proven))
-        hold(proto, coef, _target(model, name, value), maximize)
+        for held_name, held_value in hold_counts(inst, model, {name: value}).items():
+            hold(
+                proto, model.objectives[held_name], _target(model, held_name, held_value), maximize
+            )
 
     assert chosen is not None
     # The pair list's own values of every level reached (a later level may improve an earlier

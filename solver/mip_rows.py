@@ -269,6 +269,45 @@ def hold(proto: model_pb2.ModelProto, coef: np.ndarray, value: float, maximize: 
     matrix.coefficients.extend(coef[nonzero].tolist())
 
 
+def hold_counts(inst: Instance, model: MipModel, held: dict[str, int]) -> dict[str, int]:
+    """Hold levels 1-3 where a count is the most it can be, as bounds on each mentee, and return
+    the held levels that still need a row.
+
+    When ``matched`` is held at the number of mentees with any allowed pair, every one of them
+    is matched: each mentee's row becomes an equality (or its one pair is fixed at 1), and the
+    counts and the waiting days are then constants that need no row; likewise every priority
+    mentee when ``priority_matched`` is held at their number. Their dense rows slow HiGHS's
+    relaxation: the regional sample's penalty level took 4.1 s with them and 0.4 s without."""
+    pairs = inst.pairs
+    has_pair = np.bincount(pairs.mentee, minlength=inst.n_mentees) > 0
+    rows: dict[str, int] = dict(held)
+    everyone = has_pair.copy()
+    if held.get("matched", -1) >= int(has_pair.sum()):
+        constants = {
+            "matched": int(has_pair.sum()),
+            "priority_matched": int(inst.priority[has_pair].sum()),
+            "waiting_days": int(inst.wait[has_pair].sum()),
+        }
+    elif held.get("priority_matched", -1) >= int((has_pair & inst.priority).sum()):
+        everyone &= inst.priority
+        constants = {"priority_matched": int(everyone.sum())}
+    else:
+        return rows
+    for name, constant in constants.items():
+        if name in rows and rows[name] <= constant:
+            del rows[name]
+    several = np.bincount(pairs.mentee, minlength=inst.n_mentees) > 1
+    mentee_rows = np.cumsum(several) - 1  # the mentee rows come first, in mentee order
+    lower = model.proto.linear_constraints.lower_bounds
+    for j in np.flatnonzero(everyone & several).tolist():
+        lower[int(mentee_rows[j])] = 1.0
+    only = everyone & ~several
+    bounds = model.proto.variables.lower_bounds
+    for k in np.flatnonzero(only[pairs.mentee]).tolist():
+        bounds[k] = 1.0
+    return rows
+
+
 def set_objective(proto: model_pb2.ModelProto, coef: np.ndarray, maximize: bool) -> None:
     nonzero = np.flatnonzero(coef)
     objective = proto.objective

@@ -3,6 +3,7 @@ the independent checks."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from helpers import mentee, mentor, problem
 
@@ -12,6 +13,7 @@ from matcher.data import ProblemData
 from solver.flow import relax, warm_start
 from solver.instance import build_instance
 from solver.mip import MIP_LEVELS, MipStatus, solve_levels
+from solver.mip_rows import build, hold_counts
 from solver.result import Status
 from solver.solve import solve
 
@@ -178,3 +180,31 @@ def test_levels_held_at_their_optima_give_the_same_later_levels(shape: str) -> N
         (name, values[name], True) for name in MIP_LEVELS[3:]
     ]
     assert evaluate(prob, _pairs(prob, rest.pairs))["waiting_days"] >= values["waiting_days"]
+
+
+def test_counts_held_at_their_most_become_bounds_on_each_mentee() -> None:
+    # Oversupply: every mentee with an allowed pair can be matched, so holding `matched` at
+    # that number fixes each of them as matched, and levels 1-3 need no row of their own.
+    prob = SHAPES["oversupply"](SMALL, 2)
+    inst = build_instance(prob)
+    whole = solve_levels(inst, time_limit=10)
+    values = {level.name: level.value for level in whole.levels}
+    has_pair = np.unique(inst.pairs.mentee)
+    assert values["matched"] == len(has_pair)
+    model = build(inst, penalty=False)
+    rows_before = len(model.proto.linear_constraints.ids)
+    held = {name: values[name] for name in MIP_LEVELS[:3]}
+    assert hold_counts(inst, model, held) == {}
+    assert len(model.proto.linear_constraints.ids) == rows_before
+    pairs_of = np.bincount(inst.pairs.mentee, minlength=inst.n_mentees)
+    several = np.flatnonzero(pairs_of > 1)
+    assert list(model.proto.linear_constraints.lower_bounds)[: len(several)] == [1.0] * len(several)
+    only = np.flatnonzero(pairs_of[inst.pairs.mentee] == 1)
+    assert [model.proto.variables.lower_bounds[k] for k in only] == [1.0] * len(only)
+    # Where fewer can be matched than have pairs, every held level keeps its row.
+    short = build_instance(SHAPES["undersupply"](SMALL, 2))
+    short_model = build(short, penalty=False)
+    lower = list(short_model.proto.linear_constraints.lower_bounds)
+    held = {"priority_matched": 0, "matched": len(np.unique(short.pairs.mentee)) - 1}
+    assert hold_counts(short, short_model, held) == held
+    assert list(short_model.proto.linear_constraints.lower_bounds) == lower
