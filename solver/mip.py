@@ -28,7 +28,7 @@ import numpy as np
 
 from matcher import equity
 from solver.instance import Instance
-from solver.mip_rows import MipModel, build, hold, hold_counts, level_value, set_objective
+from solver.mip_rows import MipModel, build, hold_levels, level_value, set_objective
 from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Level, Pair
 
 # Levels this module proves, in order.
@@ -73,12 +73,16 @@ def solve_levels(
     bounds: dict[str, int] | None = None,
     start: np.ndarray | None = None,
     held: dict[str, int] | None = None,
+    must_match: np.ndarray | None = None,
 ) -> MipLevels:
     """Optimise ``levels`` (a run of ``MIP_LEVELS``) one after another over every allowed
     pair of ``inst``, within ``time_limit`` seconds of wall time for the whole call.
 
     ``held`` gives the values of the levels before ``levels[0]`` (each held at that value or
     better); they are not searched, and the levels searched are proven as if they had been.
+    ``must_match`` (bool per mentee) marks mentees that every pair list searched for matches
+    (``Fixing.must_match`` of the pairs given): they are held matched, which lets levels 1-3
+    be held by sparse rows (``solver.mip_rows.hold_levels``).
     ``node_limit`` caps HiGHS's branch-and-bound nodes per level: a deterministic limit (the
     same round, seed and limit give the same pairs), with ``time_limit`` as the safety net.
     ``bounds`` are known upper bounds of some of levels 1-4 (the flow relaxation's levels
@@ -123,8 +127,7 @@ def solve_levels(
         seconds["total"] = seconds["build"]
         return MipLevels(MipStatus.INFEASIBLE, np.zeros(0, np.int64), (), (), seconds)
 
-    for name, value in hold_counts(inst, model, held).items():
-        hold(proto, model.objectives[name], _target(model, name, value), LEVEL_MAXIMIZE[name])
+    hold_levels(inst, model, held, must_match)
     found: list[Level] = []
     chosen: np.ndarray | None = None
     hint = None if start is None else model.values(inst, start)
@@ -147,8 +150,7 @@ def solve_levels(
                 chosen = in_hand
                 seconds[name] = 0.0
                 found.append(Level(name, value, value, all(lv.proven for lv in found)))
-                for held_name, held_value in hold_counts(inst, model, {name: value}).items():
-                    hold(proto, model.objectives[held_name], held_value, maximize)
+                hold_levels(inst, model, {name: value}, must_match)
                 continue
         set_objective(proto, coef, maximize)
         mip = mathopt.Model.from_model_proto(proto)
@@ -214,10 +216,7 @@ def solve_levels(
         earlier = all(level.proven for level in found)
         proven = earlier and (reason == mathopt.TerminationReason.OPTIMAL or bound == value)
         found.append(Level(name, value, value if proven else bound, proven))
-        for held_name, held_value in hold_counts(inst, model, {name: value}).items():
-            hold(
-                proto, model.objectives[held_name], _target(model, held_name, held_value), maximize
-            )
+        hold_levels(inst, model, {name: value}, must_match)
 
     assert chosen is not None
     # The pair list's own values of every level reached (a later level may improve an earlier
@@ -248,11 +247,6 @@ def _trivial_bound(model: MipModel, coef: np.ndarray, maximize: bool) -> float:
     if not maximize:
         return 0.0
     return float(np.maximum(coef[: model.n_pairs], 0).sum())
-
-
-def _target(model: MipModel, name: str, value: int) -> float:
-    """A level's value as a value of its objective row (the penalty's has no constant)."""
-    return float(value - model.penalty_constant if name == "penalty" else value)
 
 
 def keeps_rules(inst: Instance, chosen: np.ndarray) -> bool:

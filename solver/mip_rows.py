@@ -33,6 +33,7 @@ import numpy as np
 
 from matcher import equity
 from solver.instance import Instance, positions_by
+from solver.result import LEVEL_MAXIMIZE
 
 if TYPE_CHECKING:
     from ortools.math_opt import model_pb2
@@ -269,43 +270,57 @@ def hold(proto: model_pb2.ModelProto, coef: np.ndarray, value: float, maximize: 
     matrix.coefficients.extend(coef[nonzero].tolist())
 
 
-def hold_counts(inst: Instance, model: MipModel, held: dict[str, int]) -> dict[str, int]:
-    """Hold levels 1-3 where a count is the most it can be, as bounds on each mentee, and return
-    the held levels that still need a row.
+COUNTS = ("priority_matched", "matched", "waiting_days")
 
-    When ``matched`` is held at the number of mentees with any allowed pair, every one of them
-    is matched: each mentee's row becomes an equality (or its one pair is fixed at 1), and the
-    counts and the waiting days are then constants that need no row; likewise every priority
-    mentee when ``priority_matched`` is held at their number. Their dense rows slow HiGHS's
-    relaxation: the regional sample's penalty level took 4.1 s with them and 0.4 s without."""
+
+def hold_levels(
+    inst: Instance,
+    model: MipModel,
+    held: dict[str, int],
+    must_match: np.ndarray | None = None,
+) -> None:
+    """Hold each level of ``held`` at its value or better, with levels 1-3 held per mentee
+    where a mentee is known to be matched.
+
+    A mentee is known to be matched when ``must_match`` says so (every pair list the caller
+    searches matches it, e.g. ``Fixing.must_match``), and every mentee with a pair is when
+    ``matched`` is held at their number (every priority mentee when ``priority_matched`` is
+    held at theirs). Such a mentee's row becomes an equality (or its one pair is fixed at 1).
+    Levels 1-3 count the same for every pair of a mentee, so the known mentees' share of each
+    is a constant, and its row needs only the other mentees' pairs (none, once the constant
+    reaches the value). Dense rows slow HiGHS's relaxation: the regional sample's penalty level
+    took 4.1 s with them and 0.4 s without."""
     pairs = inst.pairs
-    has_pair = np.bincount(pairs.mentee, minlength=inst.n_mentees) > 0
-    rows: dict[str, int] = dict(held)
-    everyone = has_pair.copy()
+    pairs_of = np.bincount(pairs.mentee, minlength=inst.n_mentees)
+    has_pair = pairs_of > 0
+    known = has_pair & (False if must_match is None else must_match)
     if held.get("matched", -1) >= int(has_pair.sum()):
-        constants = {
-            "matched": int(has_pair.sum()),
-            "priority_matched": int(inst.priority[has_pair].sum()),
-            "waiting_days": int(inst.wait[has_pair].sum()),
-        }
+        known = has_pair.copy()
     elif held.get("priority_matched", -1) >= int((has_pair & inst.priority).sum()):
-        everyone &= inst.priority
-        constants = {"priority_matched": int(everyone.sum())}
-    else:
-        return rows
-    for name, constant in constants.items():
-        if name in rows and rows[name] <= constant:
-            del rows[name]
-    several = np.bincount(pairs.mentee, minlength=inst.n_mentees) > 1
+        known |= has_pair & inst.priority
+    several = pairs_of > 1
     mentee_rows = np.cumsum(several) - 1  # the mentee rows come first, in mentee order
     lower = model.proto.linear_constraints.lower_bounds
-    for j in np.flatnonzero(everyone & several).tolist():
+    for j in np.flatnonzero(known & several).tolist():
         lower[int(mentee_rows[j])] = 1.0
-    only = everyone & ~several
     bounds = model.proto.variables.lower_bounds
-    for k in np.flatnonzero(only[pairs.mentee]).tolist():
+    for k in np.flatnonzero((known & ~several)[pairs.mentee]).tolist():
         bounds[k] = 1.0
-    return rows
+    on_known = known[pairs.mentee]
+    for name, value in held.items():
+        coef = model.objectives[name]
+        if name not in COUNTS:
+            offset = model.penalty_constant if name == "penalty" else 0  # the row has no constant
+            hold(model.proto, coef, value - offset, LEVEL_MAXIMIZE[name])
+            continue
+        per_mentee = np.zeros(inst.n_mentees)
+        per_mentee[pairs.mentee] = coef[: model.n_pairs]
+        constant = float(per_mentee[known].sum())
+        if value <= constant:
+            continue
+        rest = coef.copy()
+        rest[: model.n_pairs][on_known] = 0.0
+        hold(model.proto, rest, value - constant, True)
 
 
 def set_objective(proto: model_pb2.ModelProto, coef: np.ndarray, maximize: bool) -> None:

@@ -83,7 +83,8 @@ def prove_quality(
     delta = float(best - found[1]) if found else FIRST_DELTA
     everything = np.flatnonzero(relaxation.near_optimal(math.inf).allowed)
     while True:
-        pairs = np.flatnonzero(relaxation.near_optimal(delta).allowed)
+        near = relaxation.near_optimal(delta)
+        pairs = np.flatnonzero(near.allowed)
         whole = len(pairs) == len(everything)
         if len(pairs) > MIP_PAIRS or budget.left() <= 0 or budget.wall_left() < MIP_MIN_SECONDS:
             break
@@ -101,6 +102,7 @@ def prove_quality(
             held=held,
             bounds={**held, "quality": best},
             start=hint,
+            must_match=near.must_match,
         )
         budget.charge(mip_work(out), "time" in out.limits.values())
         say(f"quality over {len(pairs)} pairs within {delta:g} points of the bound: {_said(out)}")
@@ -138,9 +140,11 @@ def penalty_by_mip(
     hint: np.ndarray,
     budget: Budget,
     seed: int,
+    must_match: np.ndarray | None = None,
 ) -> PenaltyAnswer | None:
     """The least penalty over the pair lists of ``pairs`` (allowed-pair indices) that keep
-    levels 1-4 at ``targets`` or better, by the MIP from the pair list ``hint``. None when the
+    levels 1-4 at ``targets`` or better (and match every mentee of ``must_match``), by the MIP
+    from the pair list ``hint``. None when the
     set is too large or no time is left (CP-SAT takes over), or nothing came in time.
 
     Measured against CP-SAT over the same sets: sparse at regional size, seed 1 (17,550 pairs,
@@ -156,6 +160,7 @@ def penalty_by_mip(
         levels=("penalty",),
         held={name: targets[name] for name in MIP_LEVELS[:4]},
         start=np.searchsorted(pairs, hint),
+        must_match=must_match,
     )
     budget.charge(mip_work(out), "time" in out.limits.values())
     if not out.levels:

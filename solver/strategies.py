@@ -131,7 +131,9 @@ def solve_by_branching(r: Round) -> Outcome | None:
     # reduced costs of the relaxation over all pairs confine them (see `near_optimal`).
     near = relaxation.near_optimal(bounds["quality"] - quality)
     by_mip_penalty = (
-        penalty_by_mip(inst, np.flatnonzero(near.allowed), targets, hint, budget, r.seed)
+        penalty_by_mip(
+            inst, np.flatnonzero(near.allowed), targets, hint, budget, r.seed, near.must_match
+        )
         if r.full
         else None
     )

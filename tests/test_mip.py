@@ -13,7 +13,7 @@ from matcher.data import ProblemData
 from solver.flow import relax, warm_start
 from solver.instance import build_instance
 from solver.mip import MIP_LEVELS, MipStatus, solve_levels
-from solver.mip_rows import build, hold_counts
+from solver.mip_rows import build, hold_levels
 from solver.result import Status
 from solver.solve import solve
 
@@ -189,22 +189,39 @@ def test_counts_held_at_their_most_become_bounds_on_each_mentee() -> None:
     inst = build_instance(prob)
     whole = solve_levels(inst, time_limit=10)
     values = {level.name: level.value for level in whole.levels}
-    has_pair = np.unique(inst.pairs.mentee)
-    assert values["matched"] == len(has_pair)
+    assert values["matched"] == len(np.unique(inst.pairs.mentee))
     model = build(inst, penalty=False)
     rows_before = len(model.proto.linear_constraints.ids)
-    held = {name: values[name] for name in MIP_LEVELS[:3]}
-    assert hold_counts(inst, model, held) == {}
+    hold_levels(inst, model, {name: values[name] for name in MIP_LEVELS[:3]})
     assert len(model.proto.linear_constraints.ids) == rows_before
     pairs_of = np.bincount(inst.pairs.mentee, minlength=inst.n_mentees)
     several = np.flatnonzero(pairs_of > 1)
     assert list(model.proto.linear_constraints.lower_bounds)[: len(several)] == [1.0] * len(several)
     only = np.flatnonzero(pairs_of[inst.pairs.mentee] == 1)
     assert [model.proto.variables.lower_bounds[k] for k in only] == [1.0] * len(only)
-    # Where fewer can be matched than have pairs, every held level keeps its row.
-    short = build_instance(SHAPES["undersupply"](SMALL, 2))
-    short_model = build(short, penalty=False)
-    lower = list(short_model.proto.linear_constraints.lower_bounds)
-    held = {"priority_matched": 0, "matched": len(np.unique(short.pairs.mentee)) - 1}
-    assert hold_counts(short, short_model, held) == held
-    assert list(short_model.proto.linear_constraints.lower_bounds) == lower
+
+
+def test_mentees_known_to_be_matched_leave_the_count_rows_to_the_others() -> None:
+    # Undersupply: `matched` held below the number with pairs keeps a row, over the pairs of
+    # the mentees not known to be matched, with their known share taken off its value.
+    inst = build_instance(SHAPES["undersupply"](SMALL, 2))
+    model = build(inst, penalty=False)
+    rows_before = len(model.proto.linear_constraints.ids)
+    known = np.zeros(inst.n_mentees, dtype=bool)
+    known[np.unique(inst.pairs.mentee)[:5]] = True
+    hold_levels(inst, model, {"matched": 20}, must_match=known)
+    constraints = model.proto.linear_constraints
+    assert len(constraints.ids) == rows_before + 1
+    assert (constraints.lower_bounds[-1], constraints.upper_bounds[-1]) == (15.0, float("inf"))
+    matrix = model.proto.linear_constraint_matrix
+    in_row = [c for r, c in zip(matrix.row_ids, matrix.column_ids, strict=True) if r == rows_before]
+    others = np.flatnonzero(~known[inst.pairs.mentee])
+    assert sorted(in_row) == others.tolist()
+    # The same round solved with and without the known mentees held agrees where they are matched.
+    plain = solve_levels(inst, time_limit=10)
+    matched = np.zeros(inst.n_mentees, dtype=bool)
+    matched[inst.pairs.mentee[plain.chosen]] = True
+    held = solve_levels(inst, time_limit=10, must_match=matched)
+    assert [(lv.name, lv.value, lv.proven) for lv in held.levels] == [
+        (lv.name, lv.value, lv.proven) for lv in plain.levels
+    ]
