@@ -9,6 +9,7 @@ import numpy as np
 from matcher.data import ProblemData
 from matcher.rules import AllowedPairs, allowed_pairs, category_codes
 from matcher.scoring import PairScores, score_pairs
+from solver.result import Pair
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,19 @@ class Instance:
             return np.full(len(wanted), -1, dtype=np.int64)
         pos = np.searchsorted(keys, wanted).clip(max=len(keys) - 1)
         return np.where(keys[pos] == wanted, pos, -1)
+
+    def result_pairs(self, chosen: np.ndarray) -> tuple[Pair, ...]:
+        """The pairs ``chosen`` (pair indices) by mentor and mentee id, as results give them."""
+        mentors, mentees = self.problem.mentors, self.problem.mentees
+        out = [
+            Pair(
+                mentors[self.pairs.mentor[k]].mentor_id,
+                mentees[self.pairs.mentee[k]].mentee_id,
+                int(self.score[k]),
+            )
+            for k in chosen.tolist()
+        ]
+        return tuple(sorted(out, key=lambda p: (p.mentor_id, p.mentee_id)))
 
     def restricted(self, candidates: np.ndarray) -> Instance:
         """The same instance with only the candidate pairs allowed; pair indices become

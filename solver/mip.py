@@ -232,7 +232,7 @@ def solve_levels(
     return MipLevels(
         MipStatus.OPTIMAL if complete else MipStatus.FEASIBLE,
         chosen,
-        _pairs(inst, chosen),
+        inst.result_pairs(chosen),
         tuple(final),
         seconds,
         limits,
@@ -270,19 +270,6 @@ def _hopeless(inst: Instance) -> bool:
     """A mentor that must reach a positive minimum but has no allowed pair."""
     n_pairs = np.bincount(inst.pairs.mentor, minlength=inst.n_mentors)
     return bool(np.any(inst.must_use & (inst.least > 0) & (n_pairs < inst.least)))
-
-
-def _pairs(inst: Instance, chosen: np.ndarray) -> tuple[Pair, ...]:
-    problem = inst.problem
-    out = [
-        Pair(
-            problem.mentors[inst.pairs.mentor[k]].mentor_id,
-            problem.mentees[inst.pairs.mentee[k]].mentee_id,
-            int(inst.score[k]),
-        )
-        for k in chosen.tolist()
-    ]
-    return tuple(sorted(out, key=lambda p: (p.mentor_id, p.mentee_id)))
 
 
 __all__ = ["MIP_LEVELS", "MipLevels", "MipStatus", "keeps_rules", "solve_levels"]

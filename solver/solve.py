@@ -37,7 +37,7 @@ from solver.budget import Budget, Progress, Round
 from solver.diagnose import diagnose, unmatched_reasons
 from solver.flow import relax
 from solver.instance import Instance, build_instance
-from solver.result import WALL_LIMIT_MESSAGE, Pair, Result, Status
+from solver.result import WALL_LIMIT_MESSAGE, Result, Status
 from solver.stability import stability
 from solver.strategies import (
     FULL_MODEL_PAIRS,
@@ -152,7 +152,7 @@ def solve(
     say(f"work: {round_.budget.spent:.2f} of {round_.budget.work:.2f} units")
     return Result(
         status=status,
-        pairs=_pairs(inst, chosen),
+        pairs=inst.result_pairs(chosen),
         levels=tuple(levels),
         seconds=round(time.perf_counter() - started, 3),
         timings=timings,
@@ -199,16 +199,6 @@ def work_budget(time_limit: float, allowed_pairs: int) -> float:
     start = START_SECONDS_PER_PAIR * allowed_pairs
     seconds = time_limit - finish_reserve(allowed_pairs, time_limit) - start
     return WORK_PER_SECOND * max(0.1 * time_limit, seconds)
-
-
-def _pairs(inst: Instance, chosen: np.ndarray) -> tuple[Pair, ...]:
-    problem = inst.problem
-    out = []
-    for k in chosen.tolist():
-        mentor = problem.mentors[inst.pairs.mentor[k]]
-        mentee = problem.mentees[inst.pairs.mentee[k]]
-        out.append(Pair(mentor.mentor_id, mentee.mentee_id, int(inst.score[k])))
-    return tuple(sorted(out, key=lambda p: (p.mentor_id, p.mentee_id)))
 
 
 def _infeasible(
