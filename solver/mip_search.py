@@ -102,7 +102,9 @@ def prove_quality(
             held=held,
             bounds={**held, "quality": best},
             start=hint,
-            must_match=near.must_match,
+            # The fixings hold only for pair lists within delta; once the set is every pair,
+            # an infeasible MIP must mean that no pair list at all keeps levels 1-3.
+            must_match=None if whole else near.must_match,
         )
         budget.charge(mip_work(out), "time" in out.limits.values())
         say(f"quality over {len(pairs)} pairs within {delta:g} points of the bound: {_said(out)}")
