@@ -33,10 +33,10 @@ temporary folder. Helpers that import numpy run as subprocesses, so this parent 
 
 Getting the peer (nothing of it is kept in this tree)::
 
-    git clone https://github.com/openreview/openreview-matcher /tmp/peer-src
-    python3 -m venv /tmp/peer-venv && /tmp/peer-venv/bin/pip install /tmp/peer-src
-    python -m benchmarks.peer_matchers --peer-src /tmp/peer-src \\
-        --peer-python /tmp/peer-venv/bin/python [--rounds lmc,national] [--runs 3] [--time-limit 60]
+    git clone https://github.com/openreview/openreview-matcher ../peer-src
+    python3 -m venv ../peer-venv && ../peer-venv/bin/pip install ../peer-src
+    python -m benchmarks.peer_matchers --peer-src ../peer-src \\
+        --peer-python ../peer-venv/bin/python [--rounds lmc,national] [--runs 3] [--time-limit 60]
 
 Results: ``results/peer_matchers.md``.
 """
