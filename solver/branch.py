@@ -50,14 +50,35 @@ class Search:
     nodes: int
     work: float  # nodes x node_work
     wall_stopped: bool  # the wall-clock deadline, not the work limit, ended the search
+    # Every node not branched on: leaves, and nodes left open (pruned by the best leaf, or
+    # unexplored when a limit ended the search). Their regions cover every pair list that
+    # keeps the bands and the relaxation's levels 1-2 and waiting days.
+    frontier: tuple[Relaxation, ...] = ()
+
+    def pairs_reaching(self, quality: int) -> np.ndarray:
+        """Whether each pair can be in a pair list of ``quality`` or more inside every band
+        (keeping levels 1-2 and waiting days): such a list lies in a frontier node's region,
+        so within ``node.quality - quality`` points of that node's bound, and uses only the
+        pairs that node's reduced costs leave (``Relaxation.near_optimal``). Nodes' bounds
+        are tighter than the root's, so this set is smaller than the root's for the same
+        quality."""
+        allowed = np.zeros(len(self.frontier[0].locked) if self.frontier else 0, dtype=bool)
+        for node in self.frontier:
+            if node.quality >= quality:
+                allowed |= node.near_optimal(node.quality - quality).allowed
+        return allowed
 
 
 def branch_and_bound(
-    inst: Instance, root: Relaxation, work_limit: float, deadline: float
+    inst: Instance,
+    root: Relaxation,
+    work_limit: float,
+    deadline: float,
+    after_leaf: int | None = None,
 ) -> Search:
     """Best quality under mentors' minimums, keeping the relaxation's levels 1-2 and waiting
-    days; at most ``work_limit`` work (whole nodes), and never past ``deadline`` (a
-    ``time.perf_counter()`` reading)."""
+    days; at most ``work_limit`` work (whole nodes), at most ``after_leaf`` nodes after the
+    first leaf (when given), and never past ``deadline`` (a ``time.perf_counter()`` reading)."""
     locked_mentees = inst.pairs.mentee[inst.locked]
     counts = (
         root.priority_matched - int(inst.priority[locked_mentees].sum()),
@@ -85,13 +106,17 @@ def branch_and_bound(
         return None if node is None else (-node.quality, next(order), opened, closed, node)
 
     heap: list[Entry] = []
+    leaves: list[Relaxation] = []
     # Dive first (always into the better child) for an early leaf to prune with; best-first after.
     diving = entry(inst.must_use.copy(), np.zeros(inst.n_mentors, dtype=bool))
     best: Relaxation | None = None
     nodes = 0
     max_nodes = int(work_limit / node_work(inst))
     wall_stopped = False
+    first_leaf: int | None = None
     while nodes < max_nodes:
+        if after_leaf is not None and first_leaf is not None and nodes - first_leaf >= after_leaf:
+            break
         if time.perf_counter() >= deadline:
             wall_stopped = True
             break
@@ -100,12 +125,13 @@ def branch_and_bound(
         elif heap and (best is None or -heap[0][0] > best.quality):
             current = heapq.heappop(heap)
         else:
-            heap.clear()  # nothing left, or nothing that can reach the best leaf
-            break
+            break  # nothing left, or nothing that can pass the best leaf
         _, _, opened, closed, node = current
         nodes += 1
         under = under_filled(node)
         if not under.any():
+            leaves.append(node)
+            first_leaf = nodes if first_leaf is None else first_leaf
             if best is None or node.quality > best.quality:
                 best = node
             continue
@@ -128,7 +154,8 @@ def branch_and_bound(
         for child in children:
             heapq.heappush(heap, child)
 
-    exhausted = diving is None and not heap
+    exhausted = diving is None and (not heap or (best is not None and -heap[0][0] <= best.quality))
+    frontier = [*leaves, *(e[4] for e in heap), *([] if diving is None else [diving[4]])]
     return Search(
         best=best,
         proven=best is not None and (not heap or -heap[0][0] <= best.quality),
@@ -136,4 +163,5 @@ def branch_and_bound(
         nodes=nodes,
         work=nodes * node_work(inst),
         wall_stopped=wall_stopped and not exhausted,
+        frontier=tuple(frontier),
     )
