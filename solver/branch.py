@@ -20,6 +20,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,23 +51,25 @@ class Search:
     nodes: int
     work: float  # nodes x node_work
     wall_stopped: bool  # the wall-clock deadline, not the work limit, ended the search
-    # Every node not branched on: leaves, and nodes left open (pruned by the best leaf, or
-    # unexplored when a limit ended the search). Their regions cover every pair list that
-    # keeps the bands and the relaxation's levels 1-2 and waiting days.
-    frontier: tuple[Relaxation, ...] = ()
+    # Bool per pair, when asked for and a leaf was found: every pair that a pair list inside
+    # every band, keeping levels 1-2 and waiting days, with the best leaf's quality or more
+    # may use (``frontier_pairs``).
+    reaching: np.ndarray | None = None
 
-    def pairs_reaching(self, quality: int) -> np.ndarray:
-        """Whether each pair can be in a pair list of ``quality`` or more inside every band
-        (keeping levels 1-2 and waiting days): such a list lies in a frontier node's region,
-        so within ``node.quality - quality`` points of that node's bound, and uses only the
-        pairs that node's reduced costs leave (``Relaxation.near_optimal``). Nodes' bounds
-        are tighter than the root's, so this set is smaller than the root's for the same
-        quality."""
-        allowed = np.zeros(len(self.frontier[0].locked) if self.frontier else 0, dtype=bool)
-        for node in self.frontier:
-            if node.quality >= quality:
-                allowed |= node.near_optimal(node.quality - quality).allowed
-        return allowed
+
+def frontier_pairs(frontier: Sequence[Relaxation], quality: int) -> np.ndarray:
+    """Whether each pair can be in a pair list of ``quality`` or more inside every band that
+    keeps levels 1-2 and waiting days, given the frontier of a search: the nodes not branched
+    on (leaves of ``quality`` or more, and the nodes left open), whose regions cover every
+    such pair list. A list in a node's region loses at most ``node.quality - quality`` points
+    against that node's bound, so it uses only the pairs that node's reduced costs leave
+    (``Relaxation.near_optimal``); the nodes' bounds are tighter than the root's, so the set
+    is smaller than the root's for the same quality."""
+    allowed = np.zeros(len(frontier[0].locked) if frontier else 0, dtype=bool)
+    for node in frontier:
+        if node.quality >= quality:
+            allowed |= node.pairs_within(node.quality - quality)
+    return allowed
 
 
 def branch_and_bound(
@@ -75,10 +78,13 @@ def branch_and_bound(
     work_limit: float,
     deadline: float,
     after_leaf: int | None = None,
+    reaching: bool = False,
 ) -> Search:
     """Best quality under mentors' minimums, keeping the relaxation's levels 1-2 and waiting
     days; at most ``work_limit`` work (whole nodes), at most ``after_leaf`` nodes after the
-    first leaf (when given), and never past ``deadline`` (a ``time.perf_counter()`` reading)."""
+    first leaf (when given), and never past ``deadline`` (a ``time.perf_counter()`` reading).
+    With ``reaching``, the result says which pairs a pair list of the best leaf's quality may
+    use (``Search.reaching``)."""
     locked_mentees = inst.pairs.mentee[inst.locked]
     counts = (
         root.priority_matched - int(inst.priority[locked_mentees].sum()),
@@ -130,10 +136,12 @@ def branch_and_bound(
         nodes += 1
         under = under_filled(node)
         if not under.any():
-            leaves.append(node)
             first_leaf = nodes if first_leaf is None else first_leaf
             if best is None or node.quality > best.quality:
                 best = node
+            # Only leaves as good as the best count for the frontier (a national search
+            # finds hundreds).
+            leaves = [leaf for leaf in (*leaves, node) if leaf.quality >= best.quality]
             continue
         # The mentor furthest below their minimum: both branches move the bound most.
         load = np.bincount(inst.pairs.mentor[node.chosen], minlength=inst.n_mentors)
@@ -163,5 +171,5 @@ def branch_and_bound(
         nodes=nodes,
         work=nodes * node_work(inst),
         wall_stopped=wall_stopped and not exhausted,
-        frontier=tuple(frontier),
+        reaching=frontier_pairs(frontier, best.quality) if reaching and best else None,
     )

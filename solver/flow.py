@@ -42,6 +42,12 @@ class Relaxation:
         """Reduced costs, computed on first use: only faces need them, not every flow."""
         return self.residual.reduced()
 
+    def pairs_within(self, delta: float) -> np.ndarray:
+        """``near_optimal(delta).allowed``, without keeping the reduced costs when they were
+        not kept already (a search asks this of many nodes once)."""
+        reduced = self.__dict__.get("reduced") or self.residual.reduced()
+        return self.locked | (reduced.pair < delta + 0.5)
+
     def near_optimal(self, delta: float) -> Fixing:
         """What every pair list within ``delta`` quality points of the bound must look like.
 

@@ -99,7 +99,7 @@ def solve_by_branching(r: Round) -> Outcome | None:
     allowed pair, else by branching on which mentors are used (``solver.branch``). Then
     minimise the penalty over every pair list that reaches it: over the pairs that both the
     root's reduced costs and those of the branching's frontier leave
-    (``Search.pairs_reaching``; sparse at regional size, seed 1: 1,603 pairs where the root
+    (``Search.reaching``; sparse at regional size, seed 1: 1,603 pairs where the root
     alone leaves 17,550, and the penalty MIP took 0.15 s instead of 1.8 s). None when no pair list keeps
     the relaxation's levels 1-3 (or none was found in time)."""
     inst, relaxation, bounds, candidates, say = r.inst, r.relaxation, r.bounds, r.candidates, r.say
@@ -120,6 +120,7 @@ def solve_by_branching(r: Round) -> Outcome | None:
         work,
         time.perf_counter() + 0.9 * budget.wall_left(),
         after_leaf=AFTER_LEAF if r.full else None,
+        reaching=r.full,
     )
     budget.charge(search.work, search.wall_stopped)
     leaf = search.best
@@ -148,8 +149,10 @@ def solve_by_branching(r: Round) -> Outcome | None:
     near = relaxation.near_optimal(bounds["quality"] - quality)
     by_mip_penalty = None
     if r.full:
-        # The branching's open nodes and leaves bound their regions more tightly than the root.
-        reaching = np.flatnonzero(near.allowed & search.pairs_reaching(quality))
+        # The branching's open nodes and leaves bound their regions more tightly than the root
+        # (their set holds for the best leaf's quality, so for this one too).
+        within = near.allowed if search.reaching is None else near.allowed & search.reaching
+        reaching = np.flatnonzero(within)
         say(
             f"pairs a pair list of quality {quality} may use: {len(reaching)} "
             f"(the relaxation's reduced costs alone leave {int(near.allowed.sum())})"

@@ -1,7 +1,7 @@
-"""The branching's frontier (``solver.branch.Search.pairs_reaching``) holds every pair of every
-pair list that keeps the bands and levels 1-3 and reaches a quality, however early the search
-stopped: checked by an independent MIP (SCIP) that looks for such a pair list using a pair
-outside the set, and must find none."""
+"""The branching's frontier set (``solver.branch.Search.reaching``) holds every pair of every
+pair list that keeps the bands and levels 1-3 and reaches the best leaf's quality, however
+early the search stopped: checked by an independent MIP (SCIP) that looks for such a pair
+list using a pair outside the set, and must find none."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from ortools.linear_solver import pywraplp
 
-from datasets.shapes import SHAPES, Size
+from datasets.shapes import SHAPES, SIZES, Size
 from solver.branch import branch_and_bound, node_work
 from solver.flow import relax
 from solver.instance import Instance, build_instance
@@ -25,6 +25,8 @@ ROUNDS = [
     ("sparse", LARGER, 1),
     ("narrow_band_pcn", LARGER, 1),
     ("narrow_band_pcn", SMALL, 4),
+    # The first leaf (6,013) is not the best (6,014): better pair lists lie in open nodes.
+    ("narrow_band_pcn", Size("wider", 40, 140), 4),
 ]
 
 
@@ -68,59 +70,46 @@ def _most_outside(
 @pytest.mark.parametrize(
     ("shape", "size", "seed"), ROUNDS, ids=lambda v: v.name if isinstance(v, Size) else str(v)
 )
-@pytest.mark.parametrize("nodes", [1, 3, None])
-def test_no_pair_list_of_the_quality_uses_a_pair_outside_the_frontier_set(
-    shape: str, size: Size, seed: int, nodes: int | None
+@pytest.mark.parametrize("after_leaf", [0, 2, None])
+def test_no_pair_list_of_the_best_leafs_quality_uses_a_pair_outside_the_frontier_set(
+    shape: str, size: Size, seed: int, after_leaf: int | None
 ) -> None:
     inst = build_instance(SHAPES[shape](size, seed))
     root = relax(inst)
-    work = 1e6 if nodes is None else nodes * node_work(inst)
-    search = branch_and_bound(inst, root, work, time.perf_counter() + 60)
-    if nodes is not None:
-        assert search.nodes <= nodes
+    search = branch_and_bound(
+        inst, root, 1e6, time.perf_counter() + 60, after_leaf=after_leaf, reaching=True
+    )
     root_levels = (root.priority_matched, root.matched, root.waiting_days)
-    if not search.frontier:
+    everything = np.ones(len(inst.pairs), bool)
+    if search.best is None:
         # Every region was closed: no pair list keeps the bands and levels 1-3 at all.
-        assert search.exhausted and search.best is None
-        everything = np.ones(len(inst.pairs), bool)
+        assert search.exhausted and search.reaching is None
         assert _most_outside(inst, root_levels, -(10**9), everything) == -1
         return
-    best = None if search.best is None else search.best.quality
-    # The bound itself, the best leaf's quality and a little below it.
-    for quality in sorted({root.quality, *(() if best is None else (best, best - 3))}):
-        reaching = search.pairs_reaching(quality)
-        assert _most_outside(inst, root_levels, quality, ~reaching) <= 0, quality
+    best = search.best.quality
+    assert search.reaching is not None
+    assert search.reaching.sum() < len(inst.pairs), "the set leaves some pair out"
+    assert _most_outside(inst, root_levels, best, ~search.reaching) == 0
     if search.proven:
-        assert best is not None
-        # Nothing above the best leaf: no pair at all can reach one more point.
-        assert _most_outside(inst, root_levels, best + 1, np.ones(len(inst.pairs), bool)) == -1
+        # Nothing above the best leaf: no pair list at all reaches one more point.
+        assert _most_outside(inst, root_levels, best + 1, everything) == -1
 
 
-@pytest.mark.parametrize("after_leaf", [0, 2])
-def test_the_search_stops_the_given_nodes_after_its_first_leaf(after_leaf: int) -> None:
+def test_without_being_asked_the_search_keeps_no_set() -> None:
     inst = build_instance(SHAPES["oversupply"](LARGER, 4))
+    search = branch_and_bound(inst, relax(inst), 1e6, time.perf_counter() + 60)
+    assert search.best is not None and search.reaching is None
+
+
+def test_the_search_stops_the_given_nodes_after_its_first_leaf() -> None:
+    # Oversupply at mid size: the first leaf comes some way down the dive, far from a proof.
+    inst = build_instance(SHAPES["oversupply"](SIZES["mid"], 1))
     root = relax(inst)
-    whole = branch_and_bound(inst, root, 1e6, time.perf_counter() + 60)
-    search = branch_and_bound(inst, root, 1e6, time.perf_counter() + 60, after_leaf=after_leaf)
-    assert search.best is not None
-    assert search.nodes <= whole.nodes
-    # The dive's first leaf comes on the same node either way; the search goes on at most
-    # `after_leaf` nodes past it.
-    leaves = [node for node in search.frontier if not _under_filled(inst, node.chosen)]
-    assert leaves
-    if not search.proven:
-        assert search.nodes <= _first_leaf_node(inst, root) + after_leaf
-
-
-def _under_filled(inst: Instance, chosen: np.ndarray) -> bool:
-    load = np.bincount(inst.pairs.mentor[chosen], minlength=inst.n_mentors)
-    return bool((((load > 0) | inst.must_use) & (load < inst.least)).any())
-
-
-def _first_leaf_node(inst: Instance, root) -> int:
-    """The node count at which a search first holds a leaf."""
-    for n in range(1, 200):
-        search = branch_and_bound(inst, root, n * node_work(inst), time.perf_counter() + 60)
-        if search.best is not None:
-            return n
-    raise AssertionError("no leaf in 200 nodes")
+    at_leaf = branch_and_bound(inst, root, 1e6, time.perf_counter() + 60, after_leaf=0)
+    assert at_leaf.best is not None and not at_leaf.proven
+    first = at_leaf.nodes
+    before = branch_and_bound(inst, root, (first - 1) * node_work(inst), time.perf_counter() + 60)
+    assert before.best is None and before.nodes == first - 1
+    later = branch_and_bound(inst, root, 1e6, time.perf_counter() + 60, after_leaf=3)
+    assert later.nodes == first + 3 and later.best is not None
+    assert later.best.quality >= at_leaf.best.quality
