@@ -74,6 +74,7 @@ def solve_levels(
     start: np.ndarray | None = None,
     held: dict[str, int] | None = None,
     must_match: np.ndarray | None = None,
+    presolve: bool = True,
 ) -> MipLevels:
     """Optimise ``levels`` (a run of ``MIP_LEVELS``) one after another over every allowed
     pair of ``inst``, within ``time_limit`` seconds of wall time for the whole call.
@@ -83,6 +84,8 @@ def solve_levels(
     ``must_match`` (bool per mentee) marks mentees that every pair list searched for matches
     (``Fixing.must_match`` of the pairs given): they are held matched, which lets levels 1-3
     be held by sparse rows (``solver.mip_rows.hold_levels``).
+    ``presolve=False`` turns HiGHS's presolve off: on the sets near the quality bound its
+    probing takes most of the time (see ``solver.mip_search``).
     ``node_limit`` caps HiGHS's branch-and-bound nodes per level: a deterministic limit (the
     same round, seed and limit give the same pairs), with ``time_limit`` as the safety net.
     ``bounds`` are known upper bounds of some of levels 1-4 (the flow relaxation's levels
@@ -115,7 +118,11 @@ def solve_levels(
         raise ValueError(f"known bounds only for levels 1-4, not {sorted(unknown)}")
     started = time.perf_counter()
     from ortools.math_opt.python import mathopt  # about 0.5 s the first time: in the limit
+    from ortools.math_opt.solvers import highs_pb2
 
+    highs_options = highs_pb2.HighsOptionsProto()
+    if not presolve:
+        highs_options.string_options["presolve"] = "off"
     deadline = started + time_limit
     seconds: dict[str, float] = {}
     limits: dict[str, str] = {}
@@ -161,6 +168,7 @@ def solve_levels(
             relative_gap_tolerance=0.0,
             absolute_gap_tolerance=ABSOLUTE_GAP,
             node_limit=node_limit,
+            highs=highs_options,
         )
         model_params = None
         if hint is not None:

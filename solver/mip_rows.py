@@ -8,8 +8,9 @@ and e in [0, n - 1] per mentor and group value that two or more of its possible 
 Rows:
 
 - a mentee has at most one mentor: sum over the mentee's pairs of x <= 1;
-- a mentor with y takes y * least <= new mentees <= y * most; any other mentor takes least <=
-  new mentees <= most (``Instance.least`` / ``Instance.most``);
+- a mentor with y takes y * least <= new mentees <= y * most, and x <= y for each of its
+  pairs; any other mentor takes least <= new mentees <= most (``Instance.least`` /
+  ``Instance.most``);
 - a locked pair has x = 1 (its lower bound);
 - with the equity limit, no group's match rate more than the limit below the whole (the rows
   of ``solver.model``);
@@ -136,6 +137,20 @@ def build(inst: Instance, penalty: bool = True) -> MipModel:
             np.full(len(used), hi),
         )
 
+    # And x <= y for each of their pairs: the same pair lists, and a relaxation far closer to
+    # them. On the national sample's pairs within 12 points of the quality bound (193,448),
+    # the root LP's bound with these rows is the optimum, 201,658. Measured with and without:
+    # the national pairs within 2 points, 9.2 s against 13.9 s; sparse regional seed 4, every
+    # level, 4.9 s against 9.2 s; 24 oversupply, sparse and equity rounds, 51.5 s against 62.4 s.
+    n_on = int(on.sum())
+    if n_on:
+        rows.add(
+            np.r_[np.arange(n_on), np.arange(n_on)],
+            np.r_[k[on], y[row_of[pairs.mentor[on]]]],
+            np.r_[np.ones(n_on), -np.ones(n_on)],
+            np.full(n_on, -np.inf),
+            np.zeros(n_on),
+        )
     if equity.active(inst.problem):
         n = inst.n_mentees
         for group in equity.groups(inst.problem):

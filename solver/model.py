@@ -34,6 +34,10 @@ SETUP_WORK_PER_VARIABLE = 7.5e-6
 # Work units per unit of deterministic time: interleaved workers did 0.41 units of
 # deterministic time a second on that round where one worker does 0.66-0.73 on smaller ones.
 INTERLEAVED_WORK_PER_DTIME = 1.25
+# Larger models do less deterministic time a second still, about in proportion to their size:
+# the national sample's penalty model (193,448 pairs) did 0.27 a second where that round's
+# did 0.41. Above this many variables the work per unit grows with the model.
+INTERLEAVED_REFERENCE_VARIABLES = 120_000
 
 
 @dataclass(frozen=True)
@@ -302,7 +306,9 @@ class MatchingModel:
             parameters.num_workers = workers
             parameters.interleave_search = True
             parameters.interleave_batch_size = INTERLEAVE_BATCH
-            rate = INTERLEAVED_WORK_PER_DTIME
+            rate = INTERLEAVED_WORK_PER_DTIME * max(
+                1.0, self._n_vars / INTERLEAVED_REFERENCE_VARIABLES
+            )
         setup = self.setup_work()
         parameters.max_deterministic_time = max(MIN_WORK, (work_limit - setup) / rate)
         parameters.max_time_in_seconds = max(0.05, wall_limit - self.overrun)

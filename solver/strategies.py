@@ -44,7 +44,7 @@ from solver.mip import keeps_rules
 from solver.mip_rows import level_value
 from solver.mip_search import levels_by_mip, penalty_by_mip, prove_quality
 from solver.model import LevelSolve, MatchingModel
-from solver.penalty import penalty_floor, penalty_within
+from solver.penalty import PenaltyAnswer, penalty_floor, penalty_within
 from solver.result import LEVEL_MAXIMIZE, LEVEL_NAMES, Level
 
 # Up to this many allowed pairs, every allowed pair is a variable and CP-SAT's proofs are global.
@@ -111,15 +111,16 @@ def solve_by_branching(r: Round) -> Outcome | None:
     ):
         return None
     budget = r.budget
-    # With every pair in the model a MIP follows, and branching gets a short search.
-    work = min(BRANCHING_SHARE * budget.left(), BRANCHING_WORK) if r.full else 0.7 * budget.left()
+    # A MIP follows, and branching gets a short search; over the candidates, a longer one
+    # when the MIP does not prove the quality.
+    work = min(BRANCHING_SHARE * budget.left(), BRANCHING_WORK)
     # The safety net leaves the later searches some of the wall time too.
     search = branch_and_bound(
         sub,
         root,
         work,
         time.perf_counter() + 0.9 * budget.wall_left(),
-        after_leaf=AFTER_LEAF if r.full else None,
+        after_leaf=AFTER_LEAF,
         reaching=r.full,
     )
     budget.charge(search.work, search.wall_stopped)
@@ -135,10 +136,20 @@ def solve_by_branching(r: Round) -> Outcome | None:
         say(
             f"level quality: {leaf.quality} after {search.nodes} nodes ({'proven' if proven else f'bound {upper}'})"
         )
-    if not proven and r.full:
+    if not proven:
         by_mip = prove_quality(inst, relaxation, bounds, found, budget, r.seed, say)
         if by_mip is not None:
             found, upper, proven = (by_mip.chosen, by_mip.quality), by_mip.bound, by_mip.proven
+    if not proven and not r.full:
+        longer = branch_and_bound(
+            sub, root, 0.7 * budget.left(), time.perf_counter() + 0.9 * budget.wall_left()
+        )
+        budget.charge(longer.work, longer.wall_stopped)
+        if longer.best is not None and (found is None or longer.best.quality > found[1]):
+            leaf, search = longer.best, longer
+            found = (candidates[leaf.chosen], leaf.quality)
+            proven = leaf.quality >= upper
+            say(f"level quality: {leaf.quality} after {longer.nodes} nodes of the candidates")
     if found is None:
         say(f"no pair list inside every band found within the limit ({search.nodes} nodes)")
         return None
@@ -168,9 +179,8 @@ def solve_by_branching(r: Round) -> Outcome | None:
             inst, near, targets, hint, budget, r.seed, r.workers, hold=True, keeps_bands=True
         )
         searched = int(near.allowed.sum())
-    else:
+    elif leaf is not None and leaf.quality == quality:
         # Too many pairs for one model: the penalty is minimised over the leaf's own optima.
-        assert leaf is not None
         answer = penalty_within(
             sub,
             leaf.near_optimal(0),
@@ -186,6 +196,11 @@ def solve_by_branching(r: Round) -> Outcome | None:
             answer, chosen=None if answer.chosen is None else candidates[answer.chosen]
         )
         searched = int(leaf.near_optimal(0).allowed.sum())
+    else:
+        # Too many pairs, and the quality found by the MIP is not a leaf's: its pairs stand.
+        value = level_value(inst, "penalty", hint)
+        floor = min(value, penalty_floor(inst, bounds["matched"]))
+        answer, searched = PenaltyAnswer(hint, value, floor, False), 0
     assert answer.chosen is not None and answer.value is not None
     levels = [
         Level(name, bounds[name], bounds[name], True)

@@ -225,3 +225,37 @@ def test_mentees_known_to_be_matched_leave_the_count_rows_to_the_others() -> Non
     assert [(lv.name, lv.value, lv.proven) for lv in held.levels] == [
         (lv.name, lv.value, lv.proven) for lv in plain.levels
     ]
+
+
+def test_each_pair_of_a_mentor_who_may_stay_unused_is_held_at_or_below_its_y() -> None:
+    inst = build_instance(SHAPES["oversupply"](LARGER, 4))
+    model = build(inst, penalty=False)
+    matrix, constraints = model.proto.linear_constraint_matrix, model.proto.linear_constraints
+    rows: dict[int, dict[int, float]] = {}
+    for row, col, coef in zip(matrix.row_ids, matrix.column_ids, matrix.coefficients, strict=True):
+        rows.setdefault(row, {})[col] = coef
+    upper = dict(zip(constraints.ids, constraints.upper_bounds, strict=True))
+    # Rows x - y <= 0, as (x, y).
+    held = set()
+    for row, cols in rows.items():
+        plus = [c for c, v in cols.items() if v == 1.0]
+        minus = [c for c, v in cols.items() if v == -1.0]
+        if len(cols) == 2 and len(plus) == len(minus) == 1 and upper[row] == 0.0:
+            held.add((plus[0], minus[0]))
+    y_of = {int(i): model.n_pairs + m for m, i in enumerate(model.used)}
+    expected = {(k, y_of[int(i)]) for k, i in enumerate(inst.pairs.mentor) if int(i) in y_of}
+    assert expected, "the round has mentors who may stay unused"
+    assert held == expected
+
+
+@pytest.mark.parametrize(
+    ("shape", "size", "seed"),
+    MINIMUMS_BITE[:4],
+    ids=lambda v: v.name if isinstance(v, Size) else str(v),
+)
+def test_presolve_off_gives_the_same_levels(shape: str, size: Size, seed: int) -> None:
+    inst = build_instance(SHAPES[shape](size, seed))
+    plain = solve_levels(inst, time_limit=10, levels=MIP_LEVELS[:4])
+    off = solve_levels(inst, time_limit=10, levels=MIP_LEVELS[:4], presolve=False)
+    assert off.status is plain.status is MipStatus.OPTIMAL
+    assert off.levels == plain.levels
