@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from datasets.generator import generate
+from datasets.shapes import SHAPES, Size
 from matcher import equity
 from matcher.checks import violations
 from matcher.data import ProblemData
@@ -17,6 +18,7 @@ from matcher.settings import Settings
 from solver.equity_repair import repair
 from solver.flow import relax
 from solver.instance import build_instance
+from solver.mip import MipStatus, solve_levels
 from solver.result import Result, Status
 from solver.solve import solve
 
@@ -116,3 +118,20 @@ def test_repair_gives_a_start_that_keeps_the_limit_and_every_load() -> None:
         )
         == []
     )
+
+
+def test_counts_short_of_the_flow_are_first_solved_without_the_limit() -> None:
+    # Mentors' minimums cost a match here, and the best pair list without the limit keeps it:
+    # that answer stands, and the MIP with the limit's rows over every pair agrees.
+    prob = SHAPES["equity_limit"](Size("wide", 60, 300), 8)
+    said: list[str] = []
+    result = solve(prob, time_limit=30, progress=said.append)
+    assert "no pair list keeps the bounds of levels 1-2 and waiting days" in said
+    assert "the best pair list without the equity limit keeps it" in said
+    assert result.status is Status.OPTIMAL
+    assert violations(prob, [(p.mentor_id, p.mentee_id) for p in result.pairs]) == []
+    direct = solve_levels(build_instance(prob), time_limit=30)
+    assert direct.status is MipStatus.OPTIMAL
+    assert [(lv.name, lv.value) for lv in result.levels] == [
+        (lv.name, lv.value) for lv in direct.levels
+    ]
