@@ -28,7 +28,7 @@ from service.api.schemas import Health
 from service.config import ServiceSettings
 from service.db import make_engine, read_session_factory, session_factory, upgrade
 from service.errors import install_handlers
-from service.jobs import JobRunner, recover_unfinished
+from service.jobs import JobRunner, reap_expired
 from service.sign_in import SignIn
 from service.sign_in_guard import SignInGuard
 from service.web import site
@@ -61,8 +61,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        recover_unfinished(sessions)
-        app.state.jobs = JobRunner(sessions, settings.job_workers)
+        # Only jobs whose leases ran out: those of live processes are theirs.
+        reap_expired(sessions)
+        app.state.jobs = JobRunner(sessions, settings.job_workers, settings.job_lease_seconds)
         yield
         app.state.jobs.shutdown()
         engine.dispose()

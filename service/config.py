@@ -37,6 +37,8 @@ class ServiceSettings(BaseSettings):
     min_years_post_cct: float = Field(default=5.0, ge=0)
     default_time_limit: float = Field(default=30.0, gt=0, le=3600)
     job_workers: int = Field(default=1, ge=1, le=8)
+    # A process's jobs are failed this long after it stops renewing them (killed, machine gone).
+    job_lease_seconds: float = Field(default=30.0, ge=2, le=600)
     # Web sessions: set MATCHER_SECURE_COOKIES=true when the service is behind HTTPS.
     secure_cookies: bool = False
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)

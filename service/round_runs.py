@@ -19,11 +19,11 @@ from matcher.scoring import pair_parts
 from service import audit
 from service.db import transaction
 from service.errors import Conflict, NotFound
-from service.jobs import JobReporter, JobRunner
+from service.jobs import JobCancelled, JobReporter, JobRunner
 from service.models import Job, Proposal, Round, User
 from service.round_inputs import build_problem, pin_clashes
 from service.rounds import get_round
-from service.solving import solve_in_child
+from service.solving import SolveCancelled, solve_in_child
 from solver.diagnose import PINNED_PAIR
 
 
@@ -86,9 +86,19 @@ def run_job(
         def on_progress(line: str) -> None:
             reporter.progress((time.monotonic() - started) / time_limit * 0.95, line)
 
-        result = solve_in_child(
-            problem, time_limit=time_limit, seed=seed, on_progress=on_progress, started=started
-        )
+        try:
+            result = solve_in_child(
+                problem,
+                time_limit=time_limit,
+                seed=seed,
+                on_progress=on_progress,
+                started=started,
+                cancelled=reporter.cancelled,
+            )
+        except SolveCancelled:
+            raise JobCancelled() from None
+        if reporter.cancelled.is_set():
+            raise JobCancelled()
         return _store_result(sessions, round_id, job_id, problem, inputs, result)
 
     def tidy() -> None:
@@ -100,6 +110,24 @@ def run_job(
             )
 
     return work, tidy
+
+
+class RunLost(RuntimeError):
+    """The round is no longer this run's: nothing of the run is stored."""
+
+
+def _still_ours(session: Session, round_id: int, job_id: str) -> Round:
+    """The round, locked, if this run still holds it; else RunLost. A run whose lease ran out
+    (its round freed, perhaps run again or approved since) must not store its answer."""
+    round_ = session.get(Round, round_id, with_for_update=True)
+    if round_ is None:
+        raise NotFound(f"no round with id {round_id}")
+    if round_.active_job != job_id or round_.status == "approved":
+        raise RunLost(
+            f"round {round_id} was freed while this run worked (its lease ran out or it was "
+            "stopped): nothing was stored"
+        )
+    return round_
 
 
 def _store_result(
@@ -125,7 +153,7 @@ def _store_result(
     if not solved:
         return _store_failure(sessions, round_id, job_id, problem, inputs, result, report.summary)
     with transaction(sessions) as session:
-        round_ = get_round(session, round_id)
+        round_ = _still_ours(session, round_id, job_id)
         session.execute(delete(Proposal).where(Proposal.round_id == round_id))
         session.add_all(
             Proposal(
@@ -179,7 +207,7 @@ def _store_failure(
     # The solver's own sentence for such a pin starts with PINNED_PAIR; ours replaces it.
     clashes += [c for c in result.conflicts if not (clashes and c.startswith(PINNED_PAIR))]
     with transaction(sessions) as session:
-        round_ = get_round(session, round_id)
+        round_ = _still_ours(session, round_id, job_id)
         round_.runs += 1
         kept = round_.status == "proposed" and round_.summary is not None
         found, reason = (

@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from service.api.deps import DB, CurrentUser
+from service import audit
+from service.api.deps import DB, CurrentUser, Staff
 from service.api.schemas import LINE, SIGNED_IN, Timestamp, errors
 from service.errors import NotFound
-from service.jobs import job_view
+from service.jobs import job_view, request_cancel
 from service.models import Job
 
 router = APIRouter(tags=["jobs"], responses=SIGNED_IN)
@@ -21,7 +22,7 @@ class JobPublic(BaseModel):
     job_id: str
     kind: str = Field(description="What the job does, e.g. round")
     round_id: int | None
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
     progress: float = Field(ge=0, le=1)
     message: str = Field(description="The latest progress line, or the outcome")
     error: str | None
@@ -32,9 +33,20 @@ class JobPublic(BaseModel):
 
 @router.get("/api/jobs/{job_id}", responses=errors(404))
 def get_job(job_id: JobId, db: DB, user: CurrentUser) -> JobPublic:
-    """``status`` is queued, running, done or failed; ``progress`` runs from 0 to 1; a
-    failure's ``error`` is withheld from analysts."""
+    """``status`` is queued, running, done, failed or cancelled; ``progress`` runs from 0 to
+    1; a failure's ``error`` is withheld from analysts."""
     job = db.get(Job, job_id)
     if job is None:
         raise NotFound(f"no job with id {job_id!r}")
     return JobPublic.model_validate(job_view(job, named=user.role != "analyst"))
+
+
+@router.post("/api/jobs/{job_id}/cancel", responses=errors(404, 409))
+def cancel_job(job_id: JobId, db: DB, user: Staff) -> JobPublic:
+    """Stop a job: a queued one is cancelled at once, a running one within a few seconds (poll
+    ``GET /api/jobs/{job_id}`` for ``cancelled``); its round stays as before the run. 409 when
+    the job has already ended."""
+    job = request_cancel(db, job_id)
+    audit.record(db, user, "jobs.cancel", "job", job_id, status=job.status)
+    db.commit()
+    return JobPublic.model_validate(job_view(job))

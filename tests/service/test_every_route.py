@@ -69,6 +69,7 @@ ALLOWED = {
     ("PATCH", "/api/rounds/{round_id}"): STAFF,
     ("DELETE", "/api/rounds/{round_id}"): STAFF,
     ("GET", "/api/jobs/{job_id}"): EVERYONE,
+    ("POST", "/api/jobs/{job_id}/cancel"): STAFF,
     ("GET", "/api/matches"): REPORTS,
     ("GET", "/api/matches/{match_id}"): REPORTS,
     ("PATCH", "/api/matches/{match_id}"): STAFF,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -14,7 +15,8 @@ from matcher.checks import evaluate, pair_allowed, violations
 from matcher.data import ProblemData
 from service.app import create_app
 from service.config import ServiceSettings
-from service.db import transaction
+from service.db import transaction, utcnow
+from service.jobs import LOST
 from service.models import Job, Match, Round
 from solver.solve import solve
 
@@ -218,26 +220,45 @@ def test_personal_capacities_above_a_round_band_are_read_at_its_edge_and_named(
     assert not any(m.name in str(summary["input_notes"]) for m in problem.mentors)
 
 
-def test_restart_keeps_approved_matches_and_fails_unfinished_jobs(
+def test_restart_keeps_approved_matches_and_live_jobs_and_fails_lapsed_ones(
     settings: ServiceSettings, client: TestClient, as_role: Headers, problem: ProblemData
 ) -> None:
     staff = as_role("matcher")
     round_id = new_round(client, staff)
     run_round(client, round_id, staff)
     approved = client.post(f"/api/rounds/{round_id}/approve", headers=staff).json()["matches"]
-    # A second round whose job was running when the service stopped.
+    # A round whose job was left running with no lease (by a version before leases), and one
+    # whose job another live process holds.
     stuck = new_round(client, staff, name="stuck")
+    busy = new_round(client, staff, name="busy")
     restarted = create_app(settings)
     with transaction(restarted.state.sessions) as session:
         session.add(Job(id="job-left-running", kind="round", round_id=stuck, status="running"))
+        session.add(
+            Job(
+                id="job-held-elsewhere",
+                kind="round",
+                round_id=busy,
+                status="running",
+                worker="another-host:1:live",
+                lease_until=utcnow() + timedelta(minutes=5),
+            )
+        )
         session.flush()
         session.get_one(Round, stuck).active_job = "job-left-running"
+        session.get_one(Round, busy).active_job = "job-held-elsewhere"
     with TestClient(restarted) as fresh:
         assert len(fresh.get("/api/matches", headers=staff).json()) == approved > 0
         job = fresh.get("/api/jobs/job-left-running", headers=staff).json()
         assert job["status"] == "failed"
-        assert "stopped before this job finished" in job["error"]
+        assert job["error"] == LOST
         assert fresh.get(f"/api/rounds/{stuck}", headers=staff).json()["active_job"] is None
+        held = fresh.get("/api/jobs/job-held-elsewhere", headers=staff).json()
+        assert held["status"] == "running"
+        assert fresh.get(f"/api/rounds/{busy}", headers=staff).json()["active_job"] == (
+            "job-held-elsewhere"
+        )
+        assert fresh.post(f"/api/rounds/{busy}/run", headers=staff).status_code == 409
         assert (
             wait_for_job(
                 fresh, fresh.post(f"/api/rounds/{stuck}/run", headers=staff).json()["job_id"], staff
