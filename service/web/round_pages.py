@@ -12,11 +12,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from service import approval, round_inputs, round_runs, rounds
+from service import approval, audit, round_inputs, round_runs, rounds
 from service.api.deps import DB, Settings
 from service.api.schemas import LINE, LINES
 from service.errors import Conflict, Invalid, NotFound
-from service.jobs import job_view
+from service.jobs import job_view, request_cancel
 from service.models import Job, Mentee, Mentor, Round
 from service.roles import ROUND_READERS, STAFF
 from service.web.deps import Csrf, CurrentViewer, confirm_page, render
@@ -41,6 +41,7 @@ NOTICES = {
     "renamed": "Round renamed.",
     "started": "Matching started.",
     "finished": "Matching finished: the proposed pairs are below.",
+    "cancelling": "Stopping the run: the round stays as it was before it.",
 }
 Search = Annotated[str, Query(max_length=MAX_TEXT)]
 # Where a form was sent from: a proposal's row, an unmatched mentee's row, or the list of
@@ -187,6 +188,7 @@ def _round_page(
         pairs=pairs,
         editable=editable,
         can_introduce=viewer.may(STAFF),
+        can_cancel=viewer.may(STAFF) and round_.active_job is not None,
         can_approve=editable and round_.status == "proposed" and round_.active_job is None,
         can_rename=viewer.may(STAFF),
         can_unapprove=viewer.may(STAFF) and round_.status == "approved",
@@ -244,6 +246,23 @@ def run_again(
     viewer.check_form(csrf_token)
     _start(request, db, viewer, round_id)
     return RedirectResponse(f"/rounds/{round_id}?notice=started", status_code=303)
+
+
+@router.post("/rounds/{round_id}/cancel")
+def cancel_run(round_id: int, db: DB, viewer: CurrentViewer, csrf_token: Csrf = "") -> Response:
+    """Stop the round's run (``POST /api/jobs/{job_id}/cancel``); a run that has already
+    ended leaves nothing to stop, and the page says how it ended."""
+    viewer.require(STAFF)
+    viewer.check_form(csrf_token)
+    round_ = rounds.get_round(db, round_id)
+    if round_.active_job is not None:
+        try:
+            job = request_cancel(db, round_.active_job)
+            audit.record(db, viewer.user, "jobs.cancel", "job", job.id, status=job.status)
+            db.commit()
+        except Conflict:
+            db.rollback()
+    return RedirectResponse(f"/rounds/{round_id}?notice=cancelling", status_code=303)
 
 
 @router.post("/rounds/{round_id}/pairs")

@@ -36,7 +36,7 @@ def wait_for_job(client: TestClient, job_id: str, headers: dict[str, str]) -> di
     deadline = time.monotonic() + JOB_TIMEOUT
     while time.monotonic() < deadline:
         job = client.get(f"/api/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("done", "failed"):
+        if job["status"] in ("done", "failed", "cancelled"):
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} did not finish in {JOB_TIMEOUT} s")
