@@ -15,7 +15,7 @@ import httpx
 from scheme import write_scheme
 from test_server_smoke import MATCHER, START_TIMEOUT, add_user, free_port, server
 
-from service.jobs import LOST
+from service.jobs import LOST, STOPPED
 
 LEASE_SECONDS = 3
 SLOW = {"rules": {"equity_max_gap": 0.005}}
@@ -96,3 +96,48 @@ def test_a_killed_process_loses_its_job_within_its_lease(database_url: str, tmp_
         if doomed.poll() is None:
             doomed.kill()
             doomed.wait(timeout=10)
+
+
+def test_sigterm_stops_the_running_job_and_frees_its_round_at_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    # A long lease: were the job left to lapse, the test would see it still running.
+    env = {**os.environ, "DATABASE_URL": database_url, "MATCHER_JOB_LEASE_SECONDS": "600"}
+    auth = {"Authorization": f"Bearer {add_user(env, 'officer', 'matcher')}"}
+    write_scheme(tmp_path, 60, 300, seed=3)
+    port = free_port()
+    with (tmp_path / "stopping.log").open("ab") as out:
+        stopping = subprocess.Popen(
+            [*MATCHER, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
+        )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=auth, timeout=30) as http:
+            deadline = time.monotonic() + START_TIMEOUT
+            while True:
+                try:
+                    if http.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    assert stopping.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.2)
+            for kind in ("mentors", "mentees", "exclusions"):
+                path = tmp_path / f"{kind}.csv"
+                files = {"file": (path.name, path.read_bytes(), "text/csv")}
+                assert http.post(f"/api/{kind}/import", files=files).status_code == 200
+            body = {"name": "slow", "time_limit": 300, "settings": SLOW}
+            round_id = http.post("/api/rounds", json=body).json()["id"]
+            job_id = http.post(f"/api/rounds/{round_id}/run").json()["job_id"]
+            _wait(http, job_id, "running", 30)
+        stopping.send_signal(signal.SIGTERM)
+        assert stopping.wait(timeout=30) is not None
+    finally:
+        if stopping.poll() is None:
+            stopping.kill()
+            stopping.wait(timeout=10)
+    with (
+        server(env, tmp_path / "next.log") as url,
+        httpx.Client(base_url=url, headers=auth, timeout=30) as http,
+    ):
+        job = _status(http, job_id)
+        assert job["status"] == "failed" and job["error"] == STOPPED
+        assert http.get(f"/api/rounds/{round_id}").json()["active_job"] is None
