@@ -36,6 +36,9 @@ class ServiceSettings(BaseSettings):
     # Eligibility: the local scheme's minimum years since CCT (the guidance leaves it local).
     min_years_post_cct: float = Field(default=5.0, ge=0)
     default_time_limit: float = Field(default=30.0, gt=0, le=3600)
+    # Fair use: the longest time limit a round may ask for (a round asking more is refused,
+    # and one stored with more is run with this).
+    max_time_limit: float = Field(default=3600.0, gt=0, le=3600)
     job_workers: int = Field(default=1, ge=1, le=8)
     # A process's jobs are failed this long after it stops renewing them (killed, machine gone).
     job_lease_seconds: float = Field(default=30.0, ge=2, le=600)

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import transaction, utcnow
@@ -233,6 +233,8 @@ class JobRunner:
                 if not self._held:
                     break
             time.sleep(0.05)
+        # The keeper's last tick ends before the caller disposes of the database engine.
+        self._keeper.join(max(0.0, deadline - time.monotonic()) + KEEPER_TICK_SECONDS)
 
 
 def reap_expired(sessions: sessionmaker[Session]) -> list[str]:
@@ -293,10 +295,24 @@ def request_cancel(session: Session, job_id: str) -> Job:
 ERROR_FOR_ANALYSTS = "ask a matching officer why"
 
 
-def job_view(job: Job, *, named: bool = True) -> dict[str, Any]:
+def queue_position(session: Session, job: Job) -> int | None:
+    """For a queued job, its place in the queue (1: next to start); None otherwise."""
+    if job.status != "queued":
+        return None
+    earlier = or_(
+        Job.created_at < job.created_at, and_(Job.created_at == job.created_at, Job.id < job.id)
+    )
+    ahead = session.scalar(
+        select(func.count()).select_from(Job).where(Job.status == "queued", earlier)
+    )
+    return int(ahead or 0) + 1
+
+
+def job_view(job: Job, *, named: bool = True, position: int | None = None) -> dict[str, Any]:
     """The job for its readers; ``named=False`` (analysts): a failure's words withheld, as
-    they can quote the records that failed."""
+    they can quote the records that failed. ``position``: its place in the queue."""
     return {
+        "queue_position": position,
         "job_id": job.id,
         "kind": job.kind,
         "round_id": job.round_id,

@@ -57,11 +57,18 @@ def run_in_background(
     runner: JobRunner,
     sessions: sessionmaker[Session],
     postcode_lookup: str = "",
+    max_time_limit: float = 3600.0,
 ) -> Job:
     """Queue a run and hand it to the runner; commits, because the worker reads the job row."""
     job = start_run(session, user, round_id, runner)
     session.commit()
-    work, tidy = run_job(sessions, round_id, job.id, postcode_lookup=postcode_lookup)
+    work, tidy = run_job(
+        sessions,
+        round_id,
+        job.id,
+        postcode_lookup=postcode_lookup,
+        max_time_limit=max_time_limit,
+    )
     runner.submit(job.id, work, tidy)
     return job
 
@@ -72,6 +79,7 @@ def run_job(
     job_id: str,
     seed: int = 0,
     postcode_lookup: str = "",
+    max_time_limit: float = 3600.0,
 ) -> tuple[Any, Any]:
     """The job's work and its clean-up, for ``JobRunner.submit``."""
 
@@ -79,7 +87,8 @@ def run_job(
         started = time.monotonic()  # the round's time limit bounds the job from here
         with transaction(sessions) as session:
             round_ = get_round(session, round_id)
-            time_limit = round_.time_limit
+            # A round stored before the scheme lowered its most runs with the most.
+            time_limit = min(round_.time_limit, max_time_limit)
             problem, inputs = build_problem(session, round_, postcode_lookup)
         reporter.progress(0.01, "solving", force=True)
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from matcher.errors import SENSITIVE_COLUMNS, InputError
 from matcher.scoring import neutral_parts
 from service import audit
-from service.errors import Conflict, NotFound
+from service.errors import Conflict, Invalid, NotFound
 from service.exclusions import is_excluded
 from service.models import (
     ACTIVE_MATCH_STATUSES,
@@ -53,7 +53,14 @@ def create_round(
     settings: dict[str, Any],
     time_limit: float,
     mentee_ids: list[str] | None,
+    max_time_limit: float = 3600.0,
 ) -> Round:
+    """A new round in draft; Invalid (422) for a time limit above the scheme's most."""
+    if time_limit > max_time_limit:
+        raise Invalid(
+            f"time_limit {time_limit:g} s is above this scheme's most, {max_time_limit:g} s "
+            "(MATCHER_MAX_TIME_LIMIT): ask for less"
+        )
     round_settings(settings)  # InputError (422) before anything is stored
     if mentee_ids is not None:
         _require_people(session, [], mentee_ids)

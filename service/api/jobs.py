@@ -11,7 +11,7 @@ from service import audit
 from service.api.deps import DB, CurrentUser, Staff
 from service.api.schemas import LINE, SIGNED_IN, Timestamp, errors
 from service.errors import NotFound
-from service.jobs import job_view, request_cancel
+from service.jobs import job_view, queue_position, request_cancel
 from service.models import Job
 
 router = APIRouter(tags=["jobs"], responses=SIGNED_IN)
@@ -23,6 +23,9 @@ class JobPublic(BaseModel):
     kind: str = Field(description="What the job does, e.g. round")
     round_id: int | None
     status: Literal["queued", "running", "done", "failed", "cancelled"]
+    queue_position: int | None = Field(
+        ge=1, description="For a queued job, its place in the queue (1: next to start)"
+    )
     progress: float = Field(ge=0, le=1)
     message: str = Field(description="The latest progress line, or the outcome")
     error: str | None
@@ -33,12 +36,14 @@ class JobPublic(BaseModel):
 
 @router.get("/api/jobs/{job_id}", responses=errors(404))
 def get_job(job_id: JobId, db: DB, user: CurrentUser) -> JobPublic:
-    """``status`` is queued, running, done, failed or cancelled; ``progress`` runs from 0 to
-    1; a failure's ``error`` is withheld from analysts."""
+    """``status`` is queued, running, done, failed or cancelled; a queued job has its
+    ``queue_position``; ``progress`` runs from 0 to 1; a failure's ``error`` is withheld from
+    analysts."""
     job = db.get(Job, job_id)
     if job is None:
         raise NotFound(f"no job with id {job_id!r}")
-    return JobPublic.model_validate(job_view(job, named=user.role != "analyst"))
+    view = job_view(job, named=user.role != "analyst", position=queue_position(db, job))
+    return JobPublic.model_validate(view)
 
 
 @router.post("/api/jobs/{job_id}/cancel", responses=errors(404, 409))

@@ -128,14 +128,16 @@ def list_rounds(db: DB, user: RoundReaders) -> list[RoundPublic]:
 
 @router.post("/api/rounds", status_code=201, responses=errors(400, 404))
 def create_round(body: RoundCreate, db: DB, user: Staff, settings: Settings) -> RoundPublic:
-    """A new round in draft; 422 if its settings are wrong, 404 for unknown mentee ids."""
+    """A new round in draft; 422 if its settings are wrong or its time limit is above the
+    scheme's most (``MATCHER_MAX_TIME_LIMIT``), 404 for unknown mentee ids."""
     round_ = rounds.create_round(
         db,
         user,
         body.name,
         body.settings,
-        body.time_limit or settings.default_time_limit,
+        body.time_limit or min(settings.default_time_limit, settings.max_time_limit),
         body.mentee_ids,
+        settings.max_time_limit,
     )
     db.commit()
     return RoundPublic.model_validate(rounds.round_view(round_))
@@ -171,7 +173,13 @@ def run_round(round_id: PathId, request: Request, db: DB, user: Staff) -> RunSta
     409 while the round is running or once it is approved."""
     state = request.app.state
     job = round_runs.run_in_background(
-        db, user, round_id, state.jobs, state.sessions, state.settings.postcode_lookup
+        db,
+        user,
+        round_id,
+        state.jobs,
+        state.sessions,
+        state.settings.postcode_lookup,
+        state.settings.max_time_limit,
     )
     return RunStarted.model_validate({"job_id": job.id, "round_id": round_id, "status": job.status})
 

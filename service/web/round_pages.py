@@ -16,7 +16,7 @@ from service import approval, audit, round_inputs, round_runs, rounds
 from service.api.deps import DB, Settings
 from service.api.schemas import LINE, LINES
 from service.errors import Conflict, Invalid, NotFound
-from service.jobs import job_view, request_cancel
+from service.jobs import job_view, queue_position, request_cancel
 from service.models import Job, Mentee, Mentor, Round
 from service.roles import ROUND_READERS, STAFF
 from service.web.deps import Csrf, CurrentViewer, confirm_page, render
@@ -73,7 +73,8 @@ def list_rounds(
         path="/rounds",
         can_run=viewer.may(STAFF),
         default_name=f"Round {date.today().isoformat()}",
-        default_time_limit=int(settings.default_time_limit),
+        default_time_limit=int(min(settings.default_time_limit, settings.max_time_limit)),
+        max_time_limit=int(settings.max_time_limit),
     )
 
 
@@ -89,7 +90,8 @@ def start_round(
     """Create a round over everyone waiting and start matching it at once."""
     viewer.require(STAFF)
     viewer.check_form(csrf_token)
-    round_ = rounds.create_round(db, viewer.user, name, {}, time_limit, None)
+    most = request.app.state.settings.max_time_limit
+    round_ = rounds.create_round(db, viewer.user, name, {}, time_limit, None, most)
     db.commit()
     _start(request, db, viewer, round_.id)
     return RedirectResponse(f"/rounds/{round_.id}?notice=started", status_code=303)
@@ -98,7 +100,13 @@ def start_round(
 def _start(request: Request, db: DB, viewer: CurrentViewer, round_id: int) -> None:
     state = request.app.state
     round_runs.run_in_background(
-        db, viewer.user, round_id, state.jobs, state.sessions, state.settings.postcode_lookup
+        db,
+        viewer.user,
+        round_id,
+        state.jobs,
+        state.sessions,
+        state.settings.postcode_lookup,
+        state.settings.max_time_limit,
     )
 
 
@@ -163,7 +171,9 @@ def _round_page(
         stale=stale,
         refused=refused,
         round=rounds.round_view(round_, named=viewer.named),
-        job=job_view(last_job, named=viewer.named) if last_job else None,
+        job=job_view(last_job, named=viewer.named, position=queue_position(db, last_job))
+        if last_job
+        else None,
         running=round_.active_job is not None,
         proposals=[
             {

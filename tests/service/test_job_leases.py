@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from scheme import import_scheme, run_round, sign_in, write_scheme
 
+from service.app import create_app
+from service.config import ServiceSettings
 from service.db import transaction, utcnow
 from service.jobs import LOST, reap_expired
 from service.models import Job, Round
@@ -57,12 +59,21 @@ def test_cancel_stops_a_running_and_a_queued_run_and_keeps_their_rounds(
 
     running = client.post(f"/api/rounds/{slow}/run", headers=staff).json()["job_id"]
     _wait(client, running, staff, "running")
-    # One worker: the second run waits behind the first.
+    # One worker: the next runs wait behind the first, in order.
     queued = client.post(f"/api/rounds/{quick}/run", headers=staff).json()["job_id"]
-    assert client.get(f"/api/jobs/{queued}", headers=staff).json()["status"] == "queued"
+    later_round = _round(client, staff, "later", time_limit=20)
+    later = client.post(f"/api/rounds/{later_round}/run", headers=staff).json()["job_id"]
+    first_view = client.get(f"/api/jobs/{queued}", headers=staff).json()
+    assert (first_view["status"], first_view["queue_position"]) == ("queued", 1)
+    assert client.get(f"/api/jobs/{later}", headers=staff).json()["queue_position"] == 2
+    assert client.get(f"/api/jobs/{running}", headers=staff).json()["queue_position"] is None
+    sign_in(client, "matcher", "secret-matcher")
+    assert "Waiting to start: number 2 in the queue." in client.get(f"/rounds/{later_round}").text
 
     answer = client.post(f"/api/jobs/{queued}/cancel", headers=staff)
     assert answer.status_code == 200 and answer.json()["status"] == "cancelled"
+    assert client.get(f"/api/jobs/{later}", headers=staff).json()["queue_position"] == 1
+    assert client.post(f"/api/jobs/{later}/cancel", headers=staff).status_code == 200
     assert client.get(f"/api/rounds/{quick}", headers=staff).json()["active_job"] is None
     assert _proposals(client, quick, staff) == before
 
@@ -81,7 +92,7 @@ def test_cancel_stops_a_running_and_a_queued_run_and_keeps_their_rounds(
     # The round runs again once freed.
     assert run_round(client, quick, staff)["status"] == "done"
     logged = client.get("/api/audit?action=jobs.cancel", headers=as_role("admin")).json()
-    assert {entry["entity_id"] for entry in logged} == {queued, running}
+    assert {entry["entity_id"] for entry in logged} == {queued, later, running}
 
 
 def test_only_lapsed_leases_are_failed_and_their_rounds_freed(
@@ -163,3 +174,26 @@ def test_the_round_page_cancels_its_run(
     # Without the form's token nothing happens.
     refused = client.post(f"/rounds/{slow}/cancel", data={}, follow_redirects=False)
     assert refused.status_code == 403 and "this form has expired" in refused.text
+
+
+def test_the_scheme_caps_the_time_limit_a_round_may_ask_for(
+    settings: ServiceSettings, client: TestClient, as_role: Headers, tmp_path: Path
+) -> None:
+    staff = as_role("matcher")
+    write_scheme(tmp_path, 60, 300, seed=3)
+    import_scheme(client, tmp_path, staff)
+    long_run = _round(client, staff, "long", time_limit=300, settings=SLOW)
+    capped = create_app(settings.model_copy(update={"max_time_limit": 3.0}))
+    with TestClient(capped) as fresh:
+        refused = fresh.post("/api/rounds", json={"name": "x", "time_limit": 3.5}, headers=staff)
+        assert refused.status_code == 422
+        assert refused.json()["detail"] == (
+            "time_limit 3.5 s is above this scheme's most, 3 s (MATCHER_MAX_TIME_LIMIT): ask for less"
+        )
+        # Unasked, a round gets the default, cut to the most.
+        made = fresh.post("/api/rounds", json={"name": "y"}, headers=staff).json()
+        assert made["time_limit"] == 3.0
+        # A round stored with more runs with the most.
+        started = time.monotonic()
+        assert run_round(fresh, long_run, staff)["status"] == "done"
+        assert time.monotonic() - started < 15
