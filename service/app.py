@@ -63,9 +63,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Only jobs whose leases ran out: those of live processes are theirs.
         reap_expired(sessions)
-        app.state.jobs = JobRunner(sessions, settings.job_workers, settings.job_lease_seconds)
+        # Its own runner: an app entered twice at once (two test clients) has two, each
+        # stopped by the lifespan that started it.
+        runner = JobRunner(sessions, settings.job_workers, settings.job_lease_seconds)
+        app.state.jobs = runner
         yield
-        app.state.jobs.shutdown()
+        runner.shutdown()
         engine.dispose()
 
     app = FastAPI(

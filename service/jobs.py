@@ -195,8 +195,10 @@ class JobRunner:
                 if now - reaped >= self.lease.total_seconds() / 2:
                     reap_expired(self._sessions)
                     reaped = now
-            except Exception:  # the database may be away a moment: try again next tick
-                log.exception("keeping the job leases")
+            except Exception as exc:  # the database may be away a moment: try again next tick
+                # No traceback: formatting one races with other threads' parsing on
+                # Python 3.11, and the statement and its error say what failed.
+                log.warning("keeping the job leases: %s: %s", type(exc).__name__, exc)
 
     def _hear_cancels(self, held: list[str]) -> None:
         with transaction(self._sessions) as session:

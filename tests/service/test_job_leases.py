@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from scheme import import_scheme, run_round, sign_in, write_scheme
@@ -24,6 +25,15 @@ from service.models import Job, Round
 Headers = Callable[[str], dict[str, str]]
 # An equity limit this tight keeps the solver searching until its time limit.
 SLOW = {"rules": {"equity_max_gap": 0.005}}
+
+
+@pytest.fixture
+def slow_scheme(client: TestClient, as_role: Headers, tmp_path: Path) -> dict[str, str]:
+    """A scheme of 60 mentors and 300 mentees, imported; the matcher's headers."""
+    staff = as_role("matcher")
+    write_scheme(tmp_path, 60, 300, seed=3)
+    import_scheme(client, tmp_path, staff)
+    return staff
 
 
 def _round(client: TestClient, staff: dict[str, str], name: str, **body: Any) -> int:
@@ -46,11 +56,9 @@ def _proposals(client: TestClient, round_id: int, staff: dict[str, str]) -> Any:
 
 
 def test_cancel_stops_a_running_and_a_queued_run_and_keeps_their_rounds(
-    client: TestClient, as_role: Headers, tmp_path: Path
+    client: TestClient, as_role: Headers, slow_scheme: dict[str, str]
 ) -> None:
-    staff = as_role("matcher")
-    write_scheme(tmp_path, 60, 300, seed=3)
-    import_scheme(client, tmp_path, staff)
+    staff = slow_scheme
     quick = _round(client, staff, "quick", time_limit=20)
     assert run_round(client, quick, staff)["status"] == "done"
     before = _proposals(client, quick, staff)
@@ -128,13 +136,11 @@ def test_only_lapsed_leases_are_failed_and_their_rounds_freed(
 
 
 def test_a_run_whose_round_was_freed_stores_nothing(
-    app: FastAPI, client: TestClient, as_role: Headers, tmp_path: Path
+    app: FastAPI, client: TestClient, slow_scheme: dict[str, str]
 ) -> None:
     # The run's lease lapses while it works (a paused machine): another process fails it and
     # frees the round, which is run again; the first run's answer must not land.
-    staff = as_role("matcher")
-    write_scheme(tmp_path, 60, 300, seed=3)
-    import_scheme(client, tmp_path, staff)
+    staff = slow_scheme
     slow = _round(client, staff, "slow", time_limit=4, settings=SLOW)
     job_id = client.post(f"/api/rounds/{slow}/run", headers=staff).json()["job_id"]
     _wait(client, job_id, staff, "running")
@@ -149,12 +155,8 @@ def test_a_run_whose_round_was_freed_stores_nothing(
     assert _proposals(client, slow, staff) == []
 
 
-def test_the_round_page_cancels_its_run(
-    client: TestClient, as_role: Headers, tmp_path: Path
-) -> None:
-    staff = as_role("matcher")
-    write_scheme(tmp_path, 60, 300, seed=3)
-    import_scheme(client, tmp_path, staff)
+def test_the_round_page_cancels_its_run(client: TestClient, slow_scheme: dict[str, str]) -> None:
+    staff = slow_scheme
     slow = _round(client, staff, "slow", time_limit=300, settings=SLOW)
     csrf = sign_in(client, "matcher", "secret-matcher")
     started = client.post(f"/rounds/{slow}/run", data={"csrf_token": csrf}, follow_redirects=False)
@@ -177,11 +179,9 @@ def test_the_round_page_cancels_its_run(
 
 
 def test_the_scheme_caps_the_time_limit_a_round_may_ask_for(
-    settings: ServiceSettings, client: TestClient, as_role: Headers, tmp_path: Path
+    settings: ServiceSettings, client: TestClient, slow_scheme: dict[str, str]
 ) -> None:
-    staff = as_role("matcher")
-    write_scheme(tmp_path, 60, 300, seed=3)
-    import_scheme(client, tmp_path, staff)
+    staff = slow_scheme
     long_run = _round(client, staff, "long", time_limit=300, settings=SLOW)
     capped = create_app(settings.model_copy(update={"max_time_limit": 3.0}))
     with TestClient(capped) as fresh:

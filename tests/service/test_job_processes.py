@@ -34,6 +34,33 @@ def _wait(http: httpx.Client, job_id: str, status: str, within: float) -> float:
     raise AssertionError(f"job {job_id} is {_status(http, job_id)} after {within} s")
 
 
+def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """A `matcher serve` whose process the test ends itself (the ``server`` helper stops its
+    own with SIGINT)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [*MATCHER, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
+        )
+
+
+def _until_up(http: httpx.Client, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            if http.get("/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+
+
+def _import(http: httpx.Client, folder: Path) -> None:
+    for kind in ("mentors", "mentees", "exclusions"):
+        path = folder / f"{kind}.csv"
+        files = {"file": (path.name, path.read_bytes(), "text/csv")}
+        assert http.post(f"/api/{kind}/import", files=files).status_code == 200
+
+
 def test_a_killed_process_loses_its_job_within_its_lease(database_url: str, tmp_path: Path) -> None:
     env = {
         **os.environ,
@@ -43,29 +70,15 @@ def test_a_killed_process_loses_its_job_within_its_lease(database_url: str, tmp_
     auth = {"Authorization": f"Bearer {add_user(env, 'officer', 'matcher')}"}
     write_scheme(tmp_path, 60, 300, seed=3)
     port = free_port()
-    doomed_log = tmp_path / "doomed.log"
-    with doomed_log.open("ab") as out:
-        doomed = subprocess.Popen(
-            [*MATCHER, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
+    doomed = _serve(env, port, tmp_path / "doomed.log")
     try:
         with (
             server(env, tmp_path / "survivor.log") as survivor_url,
             httpx.Client(base_url=survivor_url, headers=auth, timeout=30) as survivor,
             httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=auth, timeout=30) as first,
         ):
-            for kind in ("mentors", "mentees", "exclusions"):
-                path = tmp_path / f"{kind}.csv"
-                files = {"file": (path.name, path.read_bytes(), "text/csv")}
-                assert survivor.post(f"/api/{kind}/import", files=files).status_code == 200
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                try:
-                    if first.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    assert doomed.poll() is None and time.monotonic() < deadline
-                    time.sleep(0.2)
+            _import(survivor, tmp_path)
+            _until_up(first, doomed)
             body = {"name": "slow", "time_limit": 300, "settings": SLOW}
             round_id = first.post("/api/rounds", json=body).json()["id"]
             job_id = first.post(f"/api/rounds/{round_id}/run").json()["job_id"]
@@ -106,24 +119,11 @@ def test_sigterm_stops_the_running_job_and_frees_its_round_at_once(
     auth = {"Authorization": f"Bearer {add_user(env, 'officer', 'matcher')}"}
     write_scheme(tmp_path, 60, 300, seed=3)
     port = free_port()
-    with (tmp_path / "stopping.log").open("ab") as out:
-        stopping = subprocess.Popen(
-            [*MATCHER, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
+    stopping = _serve(env, port, tmp_path / "stopping.log")
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=auth, timeout=30) as http:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                try:
-                    if http.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    assert stopping.poll() is None and time.monotonic() < deadline
-                    time.sleep(0.2)
-            for kind in ("mentors", "mentees", "exclusions"):
-                path = tmp_path / f"{kind}.csv"
-                files = {"file": (path.name, path.read_bytes(), "text/csv")}
-                assert http.post(f"/api/{kind}/import", files=files).status_code == 200
+            _until_up(http, stopping)
+            _import(http, tmp_path)
             body = {"name": "slow", "time_limit": 300, "settings": SLOW}
             round_id = http.post("/api/rounds", json=body).json()["id"]
             job_id = http.post(f"/api/rounds/{round_id}/run").json()["job_id"]
