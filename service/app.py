@@ -7,6 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.api import (
     applications,
@@ -24,7 +27,7 @@ from service.api import (
     training,
     users,
 )
-from service.api.schemas import Health
+from service.api.schemas import Health, Readiness
 from service.config import ServiceSettings
 from service.db import make_engine, read_session_factory, session_factory, upgrade
 from service.errors import install_handlers
@@ -102,5 +105,21 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def health() -> Health:
         """Open to all: the service answers."""
         return Health(status="ok")
+
+    @app.get("/ready", tags=["health"], responses={503: {"model": Readiness}})
+    def ready() -> JSONResponse:
+        """Open to all: 200 when the database answers and the job runner is alive, else 503
+        with what failed (for a load balancer or an orchestrator's readiness probe)."""
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            database = True
+        except SQLAlchemyError:
+            database = False
+        runner = getattr(app.state, "jobs", None)
+        jobs = runner is not None and runner.alive()
+        ok = database and jobs
+        answer = Readiness(status="ready" if ok else "not ready", database=database, jobs=jobs)
+        return JSONResponse(answer.model_dump(), status_code=200 if ok else 503)
 
     return app

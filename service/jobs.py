@@ -218,6 +218,10 @@ class JobRunner:
                 .values(lease_until=utcnow() + self.lease)
             )
 
+    def alive(self) -> bool:
+        """Whether this runner takes jobs: not stopping, and its lease keeper running."""
+        return not self._stopping.is_set() and self._keeper.is_alive()
+
     def shutdown(self, wait_seconds: float = 10.0) -> None:
         """Stop: queued jobs fail at once (their rounds freed), running ones are stopped
         and fail with the reason, so none waits for its lease to run out."""

@@ -234,6 +234,14 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class Readiness(BaseModel):
+    """``GET /ready``: what this process needs to do its work, each checked now."""
+
+    status: Literal["ready", "not ready"]
+    database: bool = Field(description="A query on the database answered")
+    jobs: bool = Field(description="This process's job runner and its lease keeper are alive")
+
+
 class FieldProblem(BaseModel):
     """A request field that was not as the schema says."""
 

@@ -34,6 +34,16 @@ def test_openapi_and_health_are_open(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert schema["info"]["title"] == "GP mentor matching service"
     assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "database": True, "jobs": True}
+
+
+def test_readiness_says_what_is_not_ready(app: FastAPI, client: TestClient) -> None:
+    app.state.jobs.shutdown()
+    answer = client.get("/ready")
+    assert answer.status_code == 503
+    assert answer.json() == {"status": "not ready", "database": True, "jobs": False}
 
 
 STAFF = {"admin", "matcher"}
