@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import audit
 from service.db import transaction, utcnow
 from service.errors import Conflict, NotFound
 from service.models import Job, Round, User
@@ -272,9 +273,10 @@ def _fail(sessions: sessionmaker[Session], where: list[Any], reason: str) -> lis
     return failed
 
 
-def request_cancel(session: Session, job_id: str) -> Job:
+def request_cancel(session: Session, user: User, job_id: str) -> Job:
     """Cancel a queued job at once (its round freed) or ask a running one to stop (its
-    worker stops it within a few seconds and frees the round); 409 for a finished job."""
+    worker stops it within a few seconds and frees the round), in the audit log; 409 for a
+    finished job. The caller commits."""
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound(f"no job with id {job_id!r}")
@@ -295,6 +297,7 @@ def request_cancel(session: Session, job_id: str) -> Job:
             raise Conflict(f"job {job_id} has already ended ({job.status})")
     session.flush()
     session.refresh(job)
+    audit.record(session, user, "jobs.cancel", "job", job_id, status=job.status)
     return job
 
 

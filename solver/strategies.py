@@ -98,10 +98,10 @@ def solve_by_branching(r: Round) -> Outcome | None:
     MIP over the pairs near the bound (``solver.mip_search``) when the candidates are every
     allowed pair, else by branching on which mentors are used (``solver.branch``). Then
     minimise the penalty over every pair list that reaches it: over the pairs that both the
-    root's reduced costs and those of the branching's frontier leave
-    (``Search.reaching``; sparse at regional size, seed 1: 1,603 pairs where the root
-    alone leaves 17,550, and the penalty MIP took 0.15 s instead of 1.8 s). None when no pair list keeps
-    the relaxation's levels 1-3 (or none was found in time)."""
+    root's reduced costs and those of the branching's frontier leave (``Search.reaching``;
+    sparse at regional size, seed 1: 1,603 pairs where the root alone leaves 17,550, and the
+    penalty MIP took 0.15 s instead of 1.8 s). None when no pair list keeps the relaxation's
+    levels 1-3 (or none was found in time)."""
     inst, relaxation, bounds, candidates, say = r.inst, r.relaxation, r.bounds, r.candidates, r.say
     sub = inst.restricted(candidates)
     root = relaxation if r.full else relax(sub)
@@ -146,7 +146,7 @@ def solve_by_branching(r: Round) -> Outcome | None:
         )
         budget.charge(longer.work, longer.wall_stopped)
         if longer.best is not None and (found is None or longer.best.quality > found[1]):
-            leaf, search = longer.best, longer
+            leaf = longer.best
             found = (candidates[leaf.chosen], leaf.quality)
             proven = leaf.quality >= upper
             say(f"level quality: {leaf.quality} after {longer.nodes} nodes of the candidates")

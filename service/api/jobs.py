@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from service import audit
 from service.api.deps import DB, CurrentUser, Staff
 from service.api.schemas import LINE, SIGNED_IN, Timestamp, errors
 from service.errors import NotFound
@@ -51,7 +50,6 @@ def cancel_job(job_id: JobId, db: DB, user: Staff) -> JobPublic:
     """Stop a job: a queued one is cancelled at once, a running one within a few seconds (poll
     ``GET /api/jobs/{job_id}`` for ``cancelled``); its round stays as before the run. 409 when
     the job has already ended."""
-    job = request_cancel(db, job_id)
-    audit.record(db, user, "jobs.cancel", "job", job_id, status=job.status)
+    job = request_cancel(db, user, job_id)
     db.commit()
     return JobPublic.model_validate(job_view(job))

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from service import approval, audit, round_inputs, round_runs, rounds
+from service import approval, round_inputs, round_runs, rounds
 from service.api.deps import DB, Settings
 from service.api.schemas import LINE, LINES
 from service.errors import Conflict, Invalid, NotFound
@@ -267,8 +267,7 @@ def cancel_run(round_id: int, db: DB, viewer: CurrentViewer, csrf_token: Csrf = 
     round_ = rounds.get_round(db, round_id)
     if round_.active_job is not None:
         try:
-            job = request_cancel(db, round_.active_job)
-            audit.record(db, viewer.user, "jobs.cancel", "job", job.id, status=job.status)
+            request_cancel(db, viewer.user, round_.active_job)
             db.commit()
         except Conflict:
             db.rollback()
