@@ -310,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_preferences(args)
         if args.command == "bench":
             return run_bench(args)
-        if args.command in ("users", "serve"):
+        if args.command in ("users", "serve", "worker"):
             from service.cli import run
 
             return run(args)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from service import metrics
 from service.api import (
     applications,
     audit_log,
@@ -31,10 +32,11 @@ from service.api.schemas import Health, Readiness
 from service.config import ServiceSettings
 from service.db import make_engine, read_session_factory, session_factory, upgrade
 from service.errors import install_handlers
-from service.jobs import JobRunner, reap_expired
+from service.queue import queue_answers
 from service.sign_in import SignIn
 from service.sign_in_guard import SignInGuard
 from service.web import site
+from service.workers import make_runner
 
 ROUTERS = (
     auth.router,
@@ -64,11 +66,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Only jobs whose leases ran out: those of live processes are theirs.
-        reap_expired(sessions)
         # Its own runner: an app entered twice at once (two test clients) has two, each
-        # stopped by the lifespan that started it.
-        runner = JobRunner(sessions, settings.job_workers, settings.job_lease_seconds)
+        # stopped by the lifespan that started it. Its lease keeper deals with lapsed leases
+        # only: jobs that live workers hold are theirs.
+        runner = make_runner(settings, sessions)
+        runner.reap()
+        runner.start_workers(settings.job_workers)
         app.state.jobs = runner
         yield
         runner.shutdown()
@@ -93,6 +96,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         settings.password_checks,
     )
     install_handlers(app, html=site.html_error)
+    # Scrapes only read: the read sessions, which on SQLite take no write lock.
+    metrics.install(app, app.state.read_sessions)
     for router in ROUTERS:
         app.include_router(router)
     site.install(app)
@@ -108,8 +113,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.get("/ready", tags=["health"], responses={503: {"model": Readiness}})
     def ready() -> JSONResponse:
-        """Open to all: 200 when the database answers and the job runner is alive, else 503
-        with what failed (for a load balancer or an orchestrator's readiness probe)."""
+        """Open to all: 200 when the database and the job queue answer and this process's
+        job runner is alive, else 503 with what failed (for a load balancer or an
+        orchestrator's readiness probe)."""
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
@@ -118,8 +124,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             database = False
         runner = getattr(app.state, "jobs", None)
         jobs = runner is not None and runner.alive()
-        ok = database and jobs
-        answer = Readiness(status="ready" if ok else "not ready", database=database, jobs=jobs)
+        queue = runner is not None and queue_answers(runner.queue)
+        ok = database and queue and jobs
+        answer = Readiness(
+            status="ready" if ok else "not ready",
+            database=database,
+            queue=queue,
+            jobs=jobs,
+            workers=runner.working if runner is not None else 0,
+        )
         return JSONResponse(answer.model_dump(), status_code=200 if ok else 503)
 
     return app

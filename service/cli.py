@@ -1,4 +1,5 @@
-"""`matcher users ...` and `matcher serve`: the service's side of the command line."""
+"""`matcher users ...`, `matcher serve` and `matcher worker`: the service's side of the
+command line."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ DEMO_USER = "admin"
 
 
 def add_commands(commands: Any) -> None:
-    """Add ``users`` and ``serve`` to the ``matcher`` sub-command parser."""
+    """Add ``users``, ``serve`` and ``worker`` to the ``matcher`` sub-command parser."""
     users_cli.add_commands(commands)
     serve = commands.add_parser(
         "serve",
@@ -33,6 +34,27 @@ def add_commands(commands: Any) -> None:
         help="load the shipped LMC sample if the database has no mentors, and print a fresh "
         f"password and token for the user {DEMO_USER!r}",
     )
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="run no jobs in this process: they wait on the queue for `matcher worker` "
+        "processes (default: one queue worker here, MATCHER_JOB_WORKERS)",
+    )
+    worker = commands.add_parser(
+        "worker",
+        help="run solves and other background jobs from the queue",
+        description="Take jobs from the scheme's job queue (in its database: DATABASE_URL) "
+        "and run them, each solve in a child process, until SIGTERM or Ctrl-C; running jobs "
+        "are then handed back to the queue. Run any number, on any machine that reaches the "
+        "database.",
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="jobs run at once (default 1; one core each while it solves)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,8 +62,29 @@ def run(args: argparse.Namespace) -> int:
 
     settings = ServiceSettings()
     if args.command == "serve":
+        if args.no_worker:
+            settings = settings.model_copy(update={"job_workers": 0})
         return serve(settings, args.host, args.port, args.demo)
+    if args.command == "worker":
+        return worker(settings, args.concurrency)
     return users_cli.run(settings, args)
+
+
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number of 1 or more")
+    return number
+
+
+def worker(settings: ServiceSettings, concurrency: int) -> int:
+    import logging.config
+
+    from service.logging_setup import log_config
+    from service.workers import run_worker
+
+    logging.config.dictConfig(log_config("INFO", settings.log_format))
+    return run_worker(settings, concurrency)
 
 
 def serve(settings: ServiceSettings, host: str, port: int, demo: bool) -> int:
@@ -57,7 +100,7 @@ def serve(settings: ServiceSettings, host: str, port: int, demo: bool) -> int:
         AccessLog(create_app(settings)),
         host=host,
         port=port,
-        log_config=log_config("INFO"),
+        log_config=log_config("INFO", settings.log_format),
         access_log=False,
     )
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,9 +40,15 @@ class ServiceSettings(BaseSettings):
     # Fair use: the longest time limit a round may ask for (a round asking more is refused,
     # and one stored with more is run with this).
     max_time_limit: float = Field(default=3600.0, gt=0, le=3600)
-    job_workers: int = Field(default=1, ge=1, le=8)
-    # A process's jobs are failed this long after it stops renewing them (killed, machine gone).
+    # Queue workers inside each `matcher serve` process (0, or `--no-worker`: this process
+    # queues jobs and serves pages, and `matcher worker` processes run the jobs).
+    job_workers: int = Field(default=1, ge=0, le=32)
+    # A worker's running job is taken from it this long after it stops renewing its lease
+    # (killed, machine gone), then queued again while it has retries left, else failed.
     job_lease_seconds: float = Field(default=30.0, ge=2, le=600)
+    job_retries: int = Field(default=1, ge=0, le=5)
+    # Logs: text (one readable line per event) or json (one object per line, for a collector).
+    log_format: Literal["text", "json"] = "text"
     # Web sessions: set MATCHER_SECURE_COOKIES=true when the service is behind HTTPS.
     secure_cookies: bool = False
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -100,11 +100,19 @@ def commit_or_retry(session: Session, work: Callable[[], T], *, dry_run: bool = 
     raise Conflict("other changes to the same records kept coming in at the same moment: try again")
 
 
+# Any fixed number: the advisory lock's name for "migrating this database".
+MIGRATION_LOCK = 0x6D61_7463
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the database schema to the newest migration."""
+    """Bring the database schema to the newest migration. On PostgreSQL one process at a
+    time (an advisory lock, held to the end of the transaction): web and worker processes
+    started together would otherwise race to make the same tables."""
     config = Config()
     config.set_main_option("script_location", "service:migrations")
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -1,12 +1,15 @@
-"""Background jobs: worker threads of one process, each job's state kept in the ``jobs`` table.
+"""Background jobs: queued on huey (``service.queue``), their state kept in the ``jobs`` table.
 
 A job is queued, then running (with ``progress`` from 0 to 1 and the latest message), then
-done, failed (with the reason) or cancelled. The process that queued a job holds it under a
-*lease* (``jobs.worker``, ``jobs.lease_until``) and renews it while it lives; any process
-fails a job whose lease has run out (``reap_expired``) and frees its round, so a killed
-process's jobs end within a lease, and starting or restarting a process never touches jobs
-that live processes hold. Every change of state is a conditional update, so two processes
-never both finish, fail or cancel one job.
+done, failed (with the reason) or cancelled. The queue carries a job's id to a worker, in
+this process or another; the worker claims the row (queued -> running, in one conditional
+update) and holds it under a *lease* (``jobs.worker``, ``jobs.lease_until``) that it renews
+while it lives. Any process finds a running job whose lease has run out (its worker was
+killed, its machine gone): the job is queued again while it has tries left
+(``retries``), then failed, and its round freed. Starting or restarting a process never
+touches jobs that live workers hold. A stopping worker hands its running jobs back to the
+queue. Every change of state is a conditional update, so two processes never both claim,
+finish, fail or cancel one job.
 """
 
 from __future__ import annotations
@@ -18,47 +21,51 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from huey.api import Huey
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import audit
 from service.db import transaction, utcnow
-from service.errors import Conflict, NotFound
 from service.models import Job, Round, User
+from service.queue import QueueWorkers
 
 log = logging.getLogger(__name__)
 UNFINISHED = ("queued", "running")
 PROGRESS_EVERY_SECONDS = 0.5
 # How often the lease keeper looks for cancel requests (a running job stops within about
-# this, plus the solver's own poll), renews its leases (a third of a lease) and fails
-# expired ones (half a lease).
+# this, plus the solver's own poll), renews its leases (a third of a lease) and looks for
+# lapsed leases and lost queue entries (half a lease).
 KEEPER_TICK_SECONDS = 1.0
 LOST = "its worker stopped (no sign of life within its lease): run it again"
-STOPPED = "the service stopped before this job finished: run it again"
+RETRYING = "its worker stopped (no sign of life within its lease): queued to try again"
+HANDED_BACK = "its worker stopped and handed it back: waiting for another worker"
+CANCELLED = "cancelled on request"
 
 
 class JobCancelled(Exception):
-    """The job was asked to stop (cancelled, or its process is stopping)."""
+    """The job was asked to stop (cancelled, or its worker is stopping)."""
 
 
 class JobReporter:
     """What a running job uses to say how far it has got (written at most twice a second),
-    and to hear that it should stop (``cancelled``)."""
+    to hear that it should stop (``cancelled``), and to tell that it is still its
+    worker's (``worker``)."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
         job_id: str,
         cancelled: threading.Event | None = None,
+        worker: str | None = None,
     ):
         self._sessions = sessions
         self._job_id = job_id
         self._last = 0.0
         self.cancelled = cancelled or threading.Event()
+        self.worker = worker
 
     def progress(self, fraction: float, message: str, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -74,6 +81,8 @@ class JobReporter:
 
 
 Work = Callable[[JobReporter], str]
+# A kind of job: given the job's id and round, its work and its clean-up after a failure.
+JobKind = Callable[[str, "int | None"], tuple[Work, Callable[[], None]]]
 
 
 def worker_name() -> str:
@@ -82,59 +91,94 @@ def worker_name() -> str:
 
 
 class JobRunner:
-    """Runs jobs on worker threads, holds their leases and records their outcome."""
+    """Queues jobs, runs those this process's queue workers take, holds their leases and
+    records their outcome; its lease keeper also watches every other worker's leases."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], workers: int = 1, lease_seconds: float = 30.0
+        self,
+        sessions: sessionmaker[Session],
+        queue: Huey,
+        kinds: dict[str, JobKind],
+        *,
+        lease_seconds: float = 30.0,
+        retries: int = 1,
     ):
         self._sessions = sessions
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="job")
+        self.queue = queue
+        self._kinds = kinds
+        self._task = queue.task(name="run_job")(self._execute)
         self.worker = worker_name()
         self.lease = timedelta(seconds=lease_seconds)
-        self._held: dict[str, threading.Event] = {}  # job id -> its cancel signal
+        self.retries = retries
+        self._held: dict[str, threading.Event] = {}  # job id -> its stop signal
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._workers: QueueWorkers | None = None
         self._keeper = threading.Thread(target=self._keep, name="job-leases", daemon=True)
         self._keeper.start()
+
+    def start_workers(self, count: int) -> None:
+        """Take jobs from the queue on ``count`` threads of this process."""
+        if count > 0:
+            self._workers = QueueWorkers(self.queue, count)
+            self._workers.start()
+
+    @property
+    def working(self) -> int:
+        """How many queue workers this process runs."""
+        return self._workers.workers if self._workers is not None else 0
 
     def new_job(self, session: Session, kind: str, user: User, round_id: int | None) -> Job:
         job = Job(id=str(uuid.uuid4()), kind=kind, round_id=round_id, status="queued")
         job.created_by = user.id
-        job.worker = self.worker
-        job.lease_until = utcnow() + self.lease
         session.add(job)
         session.flush()
         return job
 
-    def submit(self, job_id: str, work: Work, on_failure: Callable[[], None]) -> None:
-        """Run ``work`` once the caller has committed the job row.
+    def dispatch(self, job_id: str, kind: str, round_id: int | None) -> None:
+        """Put a job whose row is committed on the queue."""
+        self._task(job_id, kind, round_id)
 
-        ``work`` returns its closing message; if it raises, the job fails with the reason
-        (or, for ``JobCancelled``, ends cancelled) and ``on_failure`` tidies up (e.g. frees
-        the round).
-        """
-        with self._lock:
-            self._held[job_id] = threading.Event()
-        self._pool.submit(self._run, job_id, work, on_failure)
-
-    def _run(self, job_id: str, work: Work, on_failure: Callable[[], None]) -> None:
+    def _execute(self, job_id: str, kind: str, round_id: int | None) -> None:
+        """A queue worker's task: claim the job and run it. Never raises: the outcome is in
+        the job's row."""
         try:
-            with self._lock:
-                cancelled = self._held[job_id]
+            if self._stopping.is_set():  # taken from the queue as this process stops
+                self.dispatch(job_id, kind, round_id)
+                return
+            make = self._kinds.get(kind)
+            if make is None:
+                _fail(
+                    self._sessions,
+                    [Job.id == job_id, Job.status == "queued"],
+                    f"no such kind: {kind}",
+                )
+                return
+            self._claim_and_run(job_id, make(job_id, round_id))
+        except Exception as exc:  # the database may be away: the lease decides what follows
+            log.warning("job %s: %s", job_id, type(exc).__name__)
+
+    def _claim_and_run(self, job_id: str, parts: tuple[Work, Callable[[], None]]) -> None:
+        cancelled = threading.Event()
+        with self._lock:
+            self._held[job_id] = cancelled
+        try:
             with transaction(self._sessions) as session:
                 claimed = session.execute(
                     update(Job)
-                    .where(Job.id == job_id, Job.status == "queued", Job.worker == self.worker)
+                    .where(Job.id == job_id, Job.status == "queued")
                     .values(
                         status="running",
+                        worker=self.worker,
                         started_at=utcnow(),
                         message="started",
                         lease_until=utcnow() + self.lease,
+                        attempts=Job.attempts + 1,
                     )
                 )
             if claimed.rowcount == 0:  # type: ignore[attr-defined]
-                return  # cancelled or failed while queued: whoever did it freed the round
-            self._work(job_id, work, on_failure, cancelled)
+                return  # cancelled while queued, or another worker has it
+            self._work(job_id, *parts, cancelled)
         finally:
             with self._lock:
                 self._held.pop(job_id, None)
@@ -147,24 +191,54 @@ class JobRunner:
         cancelled: threading.Event,
     ) -> None:
         try:
-            message = work(JobReporter(self._sessions, job_id, cancelled))
+            message = work(JobReporter(self._sessions, job_id, cancelled, self.worker))
         except Exception as exc:
             stopped = isinstance(exc, JobCancelled)
+            if stopped and self._stopping.is_set() and self._hand_back(job_id):
+                return
             if not stopped:
                 log.warning("job %s failed: %s", job_id, type(exc).__name__)
+            if not self._holds(job_id):
+                return  # its lease lapsed: it is queued again or ended, by another's hand
             # Tidy up first: whoever sees the job end may act on the round at once.
             try:
                 on_failure()
-            except Exception:
-                log.exception("tidying up after job %s ended", job_id)
-            if stopped and not self._stopping.is_set():
-                self._finish(job_id, "cancelled", "cancelled on request")
+            except Exception as tidy_exc:
+                log.warning("tidying up after job %s: %s", job_id, type(tidy_exc).__name__)
+            if stopped:
+                self._finish(job_id, "cancelled", CANCELLED)
             else:
-                self._finish(
-                    job_id, "failed", STOPPED if stopped else str(exc) or type(exc).__name__
-                )
+                self._finish(job_id, "failed", str(exc) or type(exc).__name__)
             return
         self._finish(job_id, "done", message)
+
+    def _holds(self, job_id: str) -> bool:
+        with transaction(self._sessions) as session:
+            holder = session.scalar(
+                select(Job.worker).where(Job.id == job_id, Job.status == "running")
+            )
+        return holder == self.worker
+
+    def _hand_back(self, job_id: str) -> bool:
+        """Queue a job this stopping worker holds again (its round stays held); False if
+        someone asked to cancel it meanwhile."""
+        with transaction(self._sessions) as session:
+            row = session.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    Job.status == "running",
+                    Job.worker == self.worker,
+                    Job.cancel_requested.is_(False),
+                )
+                .values(**_requeued(HANDED_BACK), attempts=Job.attempts - 1)
+                .returning(Job.kind, Job.round_id)
+            ).first()
+        if row is None:
+            return False
+        self.dispatch(job_id, row.kind, row.round_id)
+        log.info("job %s handed back to the queue", job_id)
+        return True
 
     def _finish(self, job_id: str, status: str, message: str) -> None:
         values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "message": message}
@@ -180,9 +254,10 @@ class JobRunner:
             )
 
     def _keep(self) -> None:
-        """The lease keeper: hears cancel requests, renews this process's leases, and fails
-        any process's jobs whose leases ran out."""
-        renewed = reaped = 0.0
+        """The lease keeper: hears cancel requests, renews this process's leases, and deals
+        with every process's lapsed leases and lost queue entries."""
+        # The process's owner reaps once as it starts (``reap``); from then on, every half lease.
+        renewed, reaped = 0.0, time.monotonic()
         while not self._stopping.wait(KEEPER_TICK_SECONDS):
             try:
                 with self._lock:
@@ -194,12 +269,36 @@ class JobRunner:
                         self._renew(held)
                         renewed = now
                 if now - reaped >= self.lease.total_seconds() / 2:
-                    reap_expired(self._sessions)
+                    self.reap()
                     reaped = now
             except Exception as exc:  # the database may be away a moment: try again next tick
                 # No traceback: formatting one races with other threads' parsing on
                 # Python 3.11, and the statement and its error say what failed.
                 log.warning("keeping the job leases: %s: %s", type(exc).__name__, exc)
+
+    def reap(self) -> None:
+        """Queue again (or fail) the running jobs whose leases lapsed, and put back on the
+        queue any queued job the queue has lost (taken by a worker that died at once)."""
+        for job_id, kind, round_id in reap_expired(self._sessions, self.retries):
+            self.dispatch(job_id, kind, round_id)
+        self._requeue_lost()
+
+    def _requeue_lost(self) -> None:
+        before = utcnow() - self.lease
+        with transaction(self._sessions) as session:
+            waiting = session.execute(
+                select(Job.id, Job.kind, Job.round_id)
+                .where(Job.status == "queued", Job.created_at < before)
+                .order_by(Job.created_at)
+                .limit(100)
+            ).all()
+        if not waiting:
+            return
+        on_queue = {task.args[0] for task in self.queue.pending() if task.args}
+        for job_id, kind, round_id in waiting:
+            if job_id not in on_queue:  # at worst twice on the queue: only one claim wins
+                log.warning("job %s was not on the queue: queued again", job_id)
+                self.dispatch(job_id, kind, round_id)
 
     def _hear_cancels(self, held: list[str]) -> None:
         with transaction(self._sessions) as session:
@@ -215,121 +314,75 @@ class JobRunner:
         with transaction(self._sessions) as session:
             session.execute(
                 update(Job)
-                .where(Job.id.in_(held), Job.worker == self.worker, Job.status.in_(UNFINISHED))
+                .where(Job.id.in_(held), Job.worker == self.worker, Job.status == "running")
                 .values(lease_until=utcnow() + self.lease)
             )
 
     def alive(self) -> bool:
-        """Whether this runner takes jobs: not stopping, and its lease keeper running."""
+        """Whether this runner works: not stopping, and its lease keeper running."""
         return not self._stopping.is_set() and self._keeper.is_alive()
 
     def shutdown(self, wait_seconds: float = 10.0) -> None:
-        """Stop: queued jobs fail at once (their rounds freed), running ones are stopped
-        and fail with the reason, so none waits for its lease to run out."""
+        """Stop: running jobs are stopped and handed back to the queue (for another worker,
+        or this service when it starts again), queued ones stay queued."""
         self._stopping.set()
         with self._lock:
-            held = dict(self._held)
-        for cancelled in held.values():
-            cancelled.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        if held:
-            _fail(self._sessions, [Job.worker == self.worker, Job.status == "queued"], STOPPED)
-        deadline = time.monotonic() + wait_seconds
-        while time.monotonic() < deadline:
-            with self._lock:
-                if not self._held:
-                    break
-            time.sleep(0.05)
+            held = list(self._held.values())
+        for stop in held:
+            stop.set()
+        if self._workers is not None:
+            self._workers.shutdown_timeout = wait_seconds
+            self._workers.stop(graceful=True)
         # The keeper's last tick ends before the caller disposes of the database engine.
-        self._keeper.join(max(0.0, deadline - time.monotonic()) + KEEPER_TICK_SECONDS)
+        self._keeper.join(wait_seconds + KEEPER_TICK_SECONDS)
+        self.queue.storage.close()
 
 
-def reap_expired(sessions: sessionmaker[Session]) -> list[str]:
-    """Fail the unfinished jobs whose leases have run out, and free their rounds; the ids
-    failed. Jobs without a lease (left by a version before leases) count as expired."""
-    now = utcnow()
-    expired = or_(Job.lease_until.is_(None), Job.lease_until < now)
-    return _fail(sessions, [Job.status.in_(UNFINISHED), expired], LOST)
-
-
-def _fail(sessions: sessionmaker[Session], where: list[Any], reason: str) -> list[str]:
-    """Fail the jobs ``where`` holds for, in one conditional update, and free exactly their
-    rounds."""
-    with transaction(sessions) as session:
-        failed = list(
-            session.scalars(
-                update(Job)
-                .where(*where)
-                .values(status="failed", finished_at=utcnow(), error=reason, message=reason)
-                .returning(Job.id)
-            )
-        )
-        if failed:
-            session.execute(
-                update(Round).where(Round.active_job.in_(failed)).values(active_job=None)
-            )
-    if failed:
-        log.warning("failed %d job(s): %s", len(failed), reason)
-    return failed
-
-
-def request_cancel(session: Session, user: User, job_id: str) -> Job:
-    """Cancel a queued job at once (its round freed) or ask a running one to stop (its
-    worker stops it within a few seconds and frees the round), in the audit log; 409 for a
-    finished job. The caller commits."""
-    job = session.get(Job, job_id)
-    if job is None:
-        raise NotFound(f"no job with id {job_id!r}")
-    queued = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status == "queued")
-        .values(status="cancelled", finished_at=utcnow(), message="cancelled before it started")
-    )
-    if queued.rowcount:  # type: ignore[attr-defined]
-        session.execute(update(Round).where(Round.active_job == job_id).values(active_job=None))
-    else:
-        running = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == "running")
-            .values(cancel_requested=True, message="stopping on request")
-        )
-        if not running.rowcount:  # type: ignore[attr-defined]
-            raise Conflict(f"job {job_id} has already ended ({job.status})")
-    session.flush()
-    session.refresh(job)
-    audit.record(session, user, "jobs.cancel", "job", job_id, status=job.status)
-    return job
-
-
-ERROR_FOR_ANALYSTS = "ask a matching officer why"
-
-
-def queue_position(session: Session, job: Job) -> int | None:
-    """For a queued job, its place in the queue (1: next to start); None otherwise."""
-    if job.status != "queued":
-        return None
-    earlier = or_(
-        Job.created_at < job.created_at, and_(Job.created_at == job.created_at, Job.id < job.id)
-    )
-    ahead = session.scalar(
-        select(func.count()).select_from(Job).where(Job.status == "queued", earlier)
-    )
-    return int(ahead or 0) + 1
-
-
-def job_view(job: Job, *, named: bool = True, position: int | None = None) -> dict[str, Any]:
-    """The job for its readers; ``named=False`` (analysts): a failure's words withheld, as
-    they can quote the records that failed. ``position``: its place in the queue."""
+def _requeued(message: str) -> dict[str, Any]:
     return {
-        "queue_position": position,
-        "job_id": job.id,
-        "kind": job.kind,
-        "round_id": job.round_id,
-        "status": job.status,
-        "progress": job.progress,
-        "message": job.message,
-        "error": job.error if named or not job.error else ERROR_FOR_ANALYSTS,
-        "created_at": job.created_at.isoformat(),
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "status": "queued",
+        "worker": None,
+        "lease_until": None,
+        "started_at": None,
+        "progress": 0.0,
+        "message": message,
     }
+
+
+def reap_expired(sessions: sessionmaker[Session], retries: int = 0) -> list[Any]:
+    """Deal with the running jobs whose leases have run out: queued again while they have
+    tries left (the rows returned: id, kind, round, for the caller to put on the queue),
+    cancelled if someone had asked, else failed with their rounds freed. Jobs without a
+    lease (left by a version before leases) count as expired."""
+    lapsed = [Job.status == "running", or_(Job.lease_until.is_(None), Job.lease_until < utcnow())]
+    with transaction(sessions) as session:
+        again = session.execute(
+            update(Job)
+            .where(*lapsed, Job.attempts <= retries, Job.cancel_requested.is_(False))
+            .values(**_requeued(RETRYING))
+            .returning(Job.id, Job.kind, Job.round_id)
+        ).all()
+    if again:
+        log.warning("queued %d job(s) again: %s", len(again), RETRYING)
+    _fail(sessions, [*lapsed, Job.cancel_requested.is_(True)], CANCELLED, status="cancelled")
+    _fail(sessions, lapsed, LOST)
+    return list(again)
+
+
+def _fail(
+    sessions: sessionmaker[Session], where: list[Any], reason: str, status: str = "failed"
+) -> list[str]:
+    """End the jobs ``where`` holds for, in one conditional update, and free exactly their
+    rounds."""
+    values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "message": reason}
+    if status == "failed":
+        values["error"] = reason
+    with transaction(sessions) as session:
+        ended = list(session.scalars(update(Job).where(*where).values(**values).returning(Job.id)))
+        if ended:
+            session.execute(
+                update(Round).where(Round.active_job.in_(ended)).values(active_job=None)
+            )
+    if ended:
+        log.warning("%s %d job(s): %s", status, len(ended), reason)
+    return ended

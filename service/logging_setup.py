@@ -10,6 +10,9 @@ Two things would otherwise carry personal data into the log:
   ``Key (email)=(...) already exists``. ``SafeFormatter`` prints tracebacks with the text of
   every database error withheld, leaving its kind, SQLSTATE, constraint and statement (whose
   values are placeholders: engines have ``hide_parameters=True``, see ``service.db``).
+
+``log_config(level, "json")`` writes the same records as one JSON object a line (for a log
+collector): ``SafeJsonFormatter`` withholds the same database text as ``SafeFormatter``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from types import TracebackType
 from typing import Any
 
 import psycopg
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonEncoder, JsonFormatter
 from sqlalchemy.exc import StatementError
 
 Scope = MutableMapping[str, Any]
@@ -37,6 +42,8 @@ DATABASE_ERRORS = (StatementError, psycopg.Error, sqlite3.Error)
 WITHHELD = "its message is withheld from the log, as it may quote the values refused"
 CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
 CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+LOG_FORMATS = ("text", "json")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 
@@ -45,25 +52,72 @@ class SafeFormatter(logging.Formatter):
     """A formatter whose tracebacks never show a database error's message."""
 
     def format(self, record: logging.LogRecord) -> str:
-        # Another handler may already have cached the standard traceback text on the record:
-        # replace it, so that no handler prints that one.
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = self.formatException(record.exc_info)
-        # ``log.error("failed: %s", exc)`` with a database error: its summary instead.
-        if isinstance(record.msg, DATABASE_ERRORS):
-            record.msg = _summary_line(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _summary_line(arg) if isinstance(arg, DATABASE_ERRORS) else arg
-                for arg in record.args
-            )
+        withhold_database_text(record)
         return super().format(record)
 
     def formatException(self, ei: Any) -> str:
         exc = ei[1]
         if exc is None:
             return super().formatException(ei)
-        return "".join(safe_traceback(exc)).rstrip("\n")
+        return _safe_exception_text(exc)
+
+
+class SafeJsonFormatter(JsonFormatter):
+    """One JSON object a line: ``timestamp`` (UTC, ISO 8601), ``level``, ``logger``,
+    ``message``, then any fields the caller passed with ``extra=`` and, with an exception,
+    ``exc_info``; a database error's text withheld wherever ``SafeFormatter`` withholds it,
+    and in ``extra=`` values too."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            ["levelname", "name", "message"],
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp=True,
+            # uvicorn passes its message again with terminal colours: not a field to keep.
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],
+            json_encoder=_SafeJsonEncoder,
+        )
+
+    def format(self, record: logging.LogRecord) -> str:
+        withhold_database_text(record)
+        return super().format(record)
+
+    def formatException(self, ei: Any) -> str:
+        exc = ei[1]
+        if exc is None:
+            return logging.Formatter.formatException(self, ei)
+        return _safe_exception_text(exc)
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        return {"timestamp": log_data.pop("timestamp"), **log_data}
+
+
+class _SafeJsonEncoder(JsonEncoder):
+    # An object json cannot write (an exception among the ``extra=`` values, say) comes
+    # here: a database error is written as its summary, not its text.
+    def default(self, o: Any) -> Any:
+        if isinstance(o, DATABASE_ERRORS):
+            return _summary_line(o)
+        return super().default(o)
+
+
+def withhold_database_text(record: logging.LogRecord) -> None:
+    """Replace, on ``record``, every database error's text that a formatter would print."""
+    # Another handler may already have cached the standard traceback text on the record:
+    # replace it, so that no handler prints that one.
+    if record.exc_info and record.exc_info[1] is not None:
+        record.exc_text = _safe_exception_text(record.exc_info[1])
+    # ``log.error("failed: %s", exc)`` with a database error: its summary instead.
+    if isinstance(record.msg, DATABASE_ERRORS):
+        record.msg = _summary_line(record.msg)
+    if isinstance(record.args, tuple):
+        record.args = tuple(
+            _summary_line(arg) if isinstance(arg, DATABASE_ERRORS) else arg for arg in record.args
+        )
+
+
+def _safe_exception_text(exc: BaseException) -> str:
+    return "".join(safe_traceback(exc)).rstrip("\n")
 
 
 def safe_traceback(exc: BaseException, _seen: set[int] | None = None) -> list[str]:
@@ -149,8 +203,16 @@ class AccessLog:
             await self.app(scope, receive, send_and_note)
         finally:
             milliseconds = (time.perf_counter() - started) * 1000
+            method, path = scope["method"], request_path(scope)
+            # The same figures as fields of their own, for the JSON log (text shows the line).
+            fields = {"method": method, "path": path, "status": status}
             access_log.info(
-                "%s %s %d %.0f ms", scope["method"], request_path(scope), status, milliseconds
+                "%s %s %d %.0f ms",
+                method,
+                path,
+                status,
+                milliseconds,
+                extra={**fields, "duration_ms": round(milliseconds, 1)},
             )
 
 
@@ -163,20 +225,21 @@ def request_path(scope: Scope) -> str:
     return str(scope["path"]).encode("unicode_escape").decode("ascii")
 
 
-def log_config(level: str = "INFO") -> dict[str, Any]:
+def log_config(level: str = "INFO", fmt: str = "text") -> dict[str, Any]:
     """``logging.config.dictConfig`` settings for `matcher serve` (uvicorn's ``log_config``):
-    one stream (stderr), every record through ``SafeFormatter``; the service's and uvicorn's
-    own loggers at ``level``, the rest at WARNING. uvicorn's access log must also be off
-    (``access_log=False``)."""
+    one stream (stderr), every record through ``SafeFormatter`` (``fmt="text"``: one readable
+    line) or ``SafeJsonFormatter`` (``fmt="json"``: one JSON object a line); the service's and
+    uvicorn's own loggers at ``level``, the rest at WARNING. uvicorn's access log must also be
+    off (``access_log=False``)."""
+    if fmt not in LOG_FORMATS:
+        raise ValueError(f"unknown log format {fmt!r}: choose one of {', '.join(LOG_FORMATS)}")
+    formatter: dict[str, Any] = (
+        {"()": SafeFormatter, "fmt": TEXT_FORMAT} if fmt == "text" else {"()": SafeJsonFormatter}
+    )
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {
-            "default": {
-                "()": SafeFormatter,
-                "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s",
-            }
-        },
+        "formatters": {"default": formatter},
         "handlers": {
             "default": {
                 "class": "logging.StreamHandler",

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -215,11 +216,17 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # The process that holds the job, and until when (renewed while it lives; see
-    # ``service.jobs``): a job whose lease ran out is failed by whichever process sees it.
+    # ``service.jobs``): a job whose lease ran out is queued again or failed by whichever
+    # process sees it.
     worker: Mapped[str | None] = mapped_column(String(80))
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    __table_args__ = (Index("ix_jobs_status_lease", "status", "lease_until"),)
+    # Starts by a worker: a job whose worker is lost is queued again while it has retries left.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    __table_args__ = (
+        Index("ix_jobs_status_lease", "status", "lease_until"),
+        CheckConstraint("attempts >= 0", name="ck_jobs_attempts"),
+    )
 
 
 class Match(Base):

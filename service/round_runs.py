@@ -8,6 +8,7 @@ finds no pair list keeps the last good proposals and says which pins clash.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, update
@@ -19,7 +20,7 @@ from matcher.scoring import pair_parts
 from service import audit
 from service.db import transaction
 from service.errors import Conflict, NotFound
-from service.jobs import JobCancelled, JobReporter, JobRunner
+from service.jobs import JobCancelled, JobKind, JobReporter, JobRunner, Work
 from service.models import Job, Proposal, Round, User
 from service.round_inputs import build_problem, pin_clashes
 from service.rounds import get_round
@@ -50,27 +51,32 @@ def start_run(session: Session, user: User, round_id: int, runner: JobRunner) ->
     return job
 
 
-def run_in_background(
-    session: Session,
-    user: User,
-    round_id: int,
-    runner: JobRunner,
-    sessions: sessionmaker[Session],
-    postcode_lookup: str = "",
-    max_time_limit: float = 3600.0,
-) -> Job:
-    """Queue a run and hand it to the runner; commits, because the worker reads the job row."""
+def run_in_background(session: Session, user: User, round_id: int, runner: JobRunner) -> Job:
+    """Queue a run and put it on the job queue; commits first, as a worker (perhaps in
+    another process) reads the job row."""
     job = start_run(session, user, round_id, runner)
     session.commit()
-    work, tidy = run_job(
-        sessions,
-        round_id,
-        job.id,
-        postcode_lookup=postcode_lookup,
-        max_time_limit=max_time_limit,
-    )
-    runner.submit(job.id, work, tidy)
+    runner.dispatch(job.id, job.kind, round_id)
     return job
+
+
+def round_kind(
+    sessions: sessionmaker[Session], postcode_lookup: str = "", max_time_limit: float = 3600.0
+) -> JobKind:
+    """Runs of rounds, as a kind of job for ``JobRunner``."""
+
+    def make(job_id: str, round_id: int | None) -> tuple[Work, Callable[[], None]]:
+        if round_id is None:
+            raise ValueError(f"job {job_id} runs a round but names none")
+        return run_job(
+            sessions,
+            round_id,
+            job_id,
+            postcode_lookup=postcode_lookup,
+            max_time_limit=max_time_limit,
+        )
+
+    return make
 
 
 def run_job(
@@ -80,8 +86,8 @@ def run_job(
     seed: int = 0,
     postcode_lookup: str = "",
     max_time_limit: float = 3600.0,
-) -> tuple[Any, Any]:
-    """The job's work and its clean-up, for ``JobRunner.submit``."""
+) -> tuple[Work, Callable[[], None]]:
+    """The job's work and its clean-up after a failure."""
 
     def work(reporter: JobReporter) -> str:
         started = time.monotonic()  # the round's time limit bounds the job from here
@@ -108,7 +114,7 @@ def run_job(
             raise JobCancelled() from None
         if reporter.cancelled.is_set():
             raise JobCancelled()
-        return _store_result(sessions, round_id, job_id, problem, inputs, result)
+        return _store_result(sessions, round_id, job_id, reporter.worker, problem, inputs, result)
 
     def tidy() -> None:
         with transaction(sessions) as session:
@@ -125,9 +131,14 @@ class RunLost(RuntimeError):
     """The round is no longer this run's: nothing of the run is stored."""
 
 
-def _still_ours(session: Session, round_id: int, job_id: str) -> Round:
+def _still_ours(session: Session, round_id: int, job_id: str, worker: str | None) -> Round:
     """The round, locked, if this run still holds it; else RunLost. A run whose lease ran out
-    (its round freed, perhaps run again or approved since) must not store its answer."""
+    (its job queued again or failed, its round perhaps run again or approved since) must not
+    store its answer."""
+    # The job's row first, then the round's: the order every other writer locks them in.
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None or job.status != "running" or (worker is not None and job.worker != worker):
+        raise RunLost(f"job {job_id} is no longer this worker's: nothing was stored")
     round_ = session.get(Round, round_id, with_for_update=True)
     if round_ is None:
         raise NotFound(f"no round with id {round_id}")
@@ -143,6 +154,7 @@ def _store_result(
     sessions: sessionmaker[Session],
     round_id: int,
     job_id: str,
+    worker: str | None,
     problem: ProblemData,
     inputs: dict[str, Any],
     result: Any,
@@ -160,9 +172,11 @@ def _store_result(
     }
     solved = result.status.value in ("optimal", "feasible")
     if not solved:
-        return _store_failure(sessions, round_id, job_id, problem, inputs, result, report.summary)
+        return _store_failure(
+            sessions, round_id, job_id, worker, problem, inputs, result, report.summary
+        )
     with transaction(sessions) as session:
-        round_ = _still_ours(session, round_id, job_id)
+        round_ = _still_ours(session, round_id, job_id, worker)
         session.execute(delete(Proposal).where(Proposal.round_id == round_id))
         session.add_all(
             Proposal(
@@ -204,6 +218,7 @@ def _store_failure(
     sessions: sessionmaker[Session],
     round_id: int,
     job_id: str,
+    worker: str | None,
     problem: ProblemData,
     inputs: dict[str, Any],
     result: Any,
@@ -216,7 +231,7 @@ def _store_failure(
     # The solver's own sentence for such a pin starts with PINNED_PAIR; ours replaces it.
     clashes += [c for c in result.conflicts if not (clashes and c.startswith(PINNED_PAIR))]
     with transaction(sessions) as session:
-        round_ = _still_ours(session, round_id, job_id)
+        round_ = _still_ours(session, round_id, job_id, worker)
         round_.runs += 1
         kept = round_.status == "proposed" and round_.summary is not None
         found, reason = (

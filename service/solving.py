@@ -13,6 +13,7 @@ when it begins, less the time storing the result takes.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
 import time
@@ -53,7 +54,9 @@ def _child(
         )
         conn.send(("result", result))
     except BaseException as exc:  # the parent must hear of every failure
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        # The parent may have stopped listening (the run was stopped): nobody to tell.
+        with contextlib.suppress(OSError):
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from service.api.deps import DB, CurrentUser, Staff
 from service.api.schemas import LINE, SIGNED_IN, Timestamp, errors
 from service.errors import NotFound
-from service.jobs import job_view, queue_position, request_cancel
+from service.job_records import job_view, queue_position, request_cancel
 from service.models import Job
 
 router = APIRouter(tags=["jobs"], responses=SIGNED_IN)
@@ -24,6 +24,9 @@ class JobPublic(BaseModel):
     status: Literal["queued", "running", "done", "failed", "cancelled"]
     queue_position: int | None = Field(
         ge=1, description="For a queued job, its place in the queue (1: next to start)"
+    )
+    attempts: int = Field(
+        ge=0, description="Times a worker has started it (a lost worker's job runs again)"
     )
     progress: float = Field(ge=0, le=1)
     message: str = Field(description="The latest progress line, or the outcome")

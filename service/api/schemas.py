@@ -239,7 +239,11 @@ class Readiness(BaseModel):
 
     status: Literal["ready", "not ready"]
     database: bool = Field(description="A query on the database answered")
+    queue: bool = Field(description="The job queue's storage answered")
     jobs: bool = Field(description="This process's job runner and its lease keeper are alive")
+    workers: int = Field(
+        ge=0, description="Queue workers in this process (0: jobs run in `matcher worker`s)"
+    )
 
 
 class FieldProblem(BaseModel):

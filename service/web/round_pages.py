@@ -16,7 +16,7 @@ from service import approval, round_inputs, round_runs, rounds
 from service.api.deps import DB, Settings
 from service.api.schemas import LINE, LINES
 from service.errors import Conflict, Invalid, NotFound
-from service.jobs import job_view, queue_position, request_cancel
+from service.job_records import job_view, queue_position, request_cancel
 from service.models import Job, Mentee, Mentor, Round
 from service.roles import ROUND_READERS, STAFF
 from service.web.deps import Csrf, CurrentViewer, confirm_page, render
@@ -99,15 +99,7 @@ def start_round(
 
 def _start(request: Request, db: DB, viewer: CurrentViewer, round_id: int) -> None:
     state = request.app.state
-    round_runs.run_in_background(
-        db,
-        viewer.user,
-        round_id,
-        state.jobs,
-        state.sessions,
-        state.settings.postcode_lookup,
-        state.settings.max_time_limit,
-    )
+    round_runs.run_in_background(db, viewer.user, round_id, state.jobs)
 
 
 @router.get("/rounds/{round_id}")

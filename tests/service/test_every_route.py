@@ -36,14 +36,28 @@ def test_openapi_and_health_are_open(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "database": True, "jobs": True}
+    assert ready.json() == {
+        "status": "ready",
+        "database": True,
+        "queue": True,
+        "jobs": True,
+        "workers": 1,
+    }
+    scraped = client.get("/metrics")
+    assert scraped.status_code == 200 and "matcher_jobs{" in scraped.text
 
 
 def test_readiness_says_what_is_not_ready(app: FastAPI, client: TestClient) -> None:
     app.state.jobs.shutdown()
     answer = client.get("/ready")
     assert answer.status_code == 503
-    assert answer.json() == {"status": "not ready", "database": True, "jobs": False}
+    assert answer.json() == {
+        "status": "not ready",
+        "database": True,
+        "queue": True,
+        "jobs": False,
+        "workers": 1,
+    }
 
 
 STAFF = {"admin", "matcher"}

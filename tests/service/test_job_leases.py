@@ -1,7 +1,8 @@
-"""Jobs under leases: a cancelled run leaves its round as before it; a lapsed lease fails its
-job and frees its round, whichever process notices; a live one is never touched; and a run
-whose round was freed stores nothing. On SQLite and PostgreSQL (the ``database_url``
-fixture)."""
+"""Jobs under leases: a cancelled run leaves its round as before it; a lapsed lease queues its
+job again while it has tries left, then fails it and frees its round, whichever process
+notices; a live one is never touched; a run that is no longer its worker's stores nothing;
+a stopping runner hands its running job back. On SQLite and PostgreSQL (the
+``database_url`` fixture)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from scheme import import_scheme, run_round, sign_in, write_scheme
 from service.app import create_app
 from service.config import ServiceSettings
 from service.db import transaction, utcnow
-from service.jobs import LOST, reap_expired
+from service.jobs import CANCELLED, HANDED_BACK, LOST, RETRYING, reap_expired
 from service.models import Job, Round
 
 Headers = Callable[[str], dict[str, str]]
@@ -103,50 +104,115 @@ def test_cancel_stops_a_running_and_a_queued_run_and_keeps_their_rounds(
     assert {entry["entity_id"] for entry in logged} == {queued, later, running}
 
 
-def test_only_lapsed_leases_are_failed_and_their_rounds_freed(
+def _running_elsewhere(
+    sessions: Any, job_id: str, round_id: int, lease: timedelta, **values: Any
+) -> None:
+    """A job another process holds, running its round, with its lease ending after ``lease``."""
+    with transaction(sessions) as session:
+        session.add(
+            Job(
+                id=job_id,
+                kind="round",
+                round_id=round_id,
+                status="running",
+                worker="elsewhere:1:x",
+                lease_until=utcnow() + lease,
+                **{"attempts": 1, **values},
+            )
+        )
+        session.flush()
+        session.get_one(Round, round_id).active_job = job_id
+
+
+def test_lapsed_leases_are_tried_again_once_then_failed_and_live_ones_kept(
     app: FastAPI, client: TestClient, as_role: Headers, problem: object
 ) -> None:
     staff = as_role("matcher")
-    lapsed, live = _round(client, staff, "lapsed"), _round(client, staff, "live")
+    rounds = {name: _round(client, staff, name) for name in ("retry", "spent", "asked", "live")}
     sessions = app.state.sessions
-    with transaction(sessions) as session:
-        for job_id, round_id, lease in (
-            ("job-lapsed", lapsed, timedelta(seconds=-1)),
-            ("job-live", live, timedelta(minutes=5)),
-        ):
-            session.add(
-                Job(
-                    id=job_id,
-                    kind="round",
-                    round_id=round_id,
-                    status="running",
-                    worker="elsewhere:1:x",
-                    lease_until=utcnow() + lease,
-                )
-            )
-            session.flush()
-            session.get_one(Round, round_id).active_job = job_id
-    assert reap_expired(sessions) == ["job-lapsed"]
-    assert reap_expired(sessions) == []
-    lost = client.get("/api/jobs/job-lapsed", headers=staff).json()
-    assert lost["status"] == "failed" and lost["error"] == LOST
-    assert client.get(f"/api/rounds/{lapsed}", headers=staff).json()["active_job"] is None
-    assert client.get("/api/jobs/job-live", headers=staff).json()["status"] == "running"
-    assert client.get(f"/api/rounds/{live}", headers=staff).json()["active_job"] == "job-live"
+    lapsed = timedelta(seconds=-1)
+    _running_elsewhere(sessions, "job-retry", rounds["retry"], lapsed)
+    _running_elsewhere(sessions, "job-spent", rounds["spent"], lapsed, attempts=2)
+    _running_elsewhere(sessions, "job-asked", rounds["asked"], lapsed, cancel_requested=True)
+    _running_elsewhere(sessions, "job-live", rounds["live"], timedelta(minutes=5))
+    # One retry: a job started once runs again, unless it has had its tries or was cancelled.
+    assert [tuple(row) for row in reap_expired(sessions, retries=1)] == [
+        ("job-retry", "round", rounds["retry"])
+    ]
+    assert reap_expired(sessions, retries=1) == []
+
+    def job(job_id: str) -> Any:
+        return client.get(f"/api/jobs/{job_id}", headers=staff).json()
+
+    def holder(name: str) -> Any:
+        return client.get(f"/api/rounds/{rounds[name]}", headers=staff).json()["active_job"]
+
+    retried = job("job-retry")
+    assert (retried["status"], retried["message"], retried["attempts"]) == ("queued", RETRYING, 1)
+    assert holder("retry") == "job-retry"  # the round waits for its run's next try
+    spent = job("job-spent")
+    assert (spent["status"], spent["error"]) == ("failed", LOST) and holder("spent") is None
+    asked = job("job-asked")
+    assert (asked["status"], asked["message"]) == ("cancelled", CANCELLED)
+    assert holder("asked") is None
+    assert job("job-live")["status"] == "running" and holder("live") == "job-live"
+
+
+def test_a_lost_workers_run_is_run_again_by_a_live_one(
+    app: FastAPI, client: TestClient, as_role: Headers, problem: object
+) -> None:
+    staff = as_role("matcher")
+    round_id = _round(client, staff, "orphan", time_limit=10)
+    _running_elsewhere(app.state.sessions, "job-orphan", round_id, timedelta(seconds=-1))
+    app.state.jobs.reap()  # as its lease keeper does every half lease
+    _wait(client, "job-orphan", staff, "done")
+    job = client.get("/api/jobs/job-orphan", headers=staff).json()
+    assert job["attempts"] == 2 and job["progress"] == 1.0
+    state = client.get(f"/api/rounds/{round_id}", headers=staff).json()
+    assert (state["status"], state["runs"], state["active_job"]) == ("proposed", 1, None)
+    assert _proposals(client, round_id, staff)
+
+
+def test_a_stopping_worker_hands_its_running_job_back(
+    settings: ServiceSettings, as_role: Headers, tmp_path: Path
+) -> None:
+    staff = as_role("matcher")
+    web_only = create_app(settings.model_copy(update={"job_workers": 0}))
+    with TestClient(web_only) as client:
+        write_scheme(tmp_path, 60, 300, seed=3)
+        import_scheme(client, tmp_path, staff)
+        slow = _round(client, staff, "slow", time_limit=300, settings=SLOW)
+        job_id = client.post(f"/api/rounds/{slow}/run", headers=staff).json()["job_id"]
+        time.sleep(1.5)
+        waiting = client.get(f"/api/jobs/{job_id}", headers=staff).json()
+        assert (waiting["status"], waiting["queue_position"]) == ("queued", 1)  # no worker yet
+        with TestClient(create_app(settings)):  # a process with one queue worker
+            _wait(client, job_id, staff, "running")
+            stopping = time.monotonic()
+        assert time.monotonic() - stopping < 10  # it did not wait for the solve
+        job = client.get(f"/api/jobs/{job_id}", headers=staff).json()
+        assert (job["status"], job["message"], job["attempts"]) == ("queued", HANDED_BACK, 0)
+        assert client.get(f"/api/rounds/{slow}", headers=staff).json()["active_job"] == job_id
+        with TestClient(create_app(settings)):  # the next worker takes it up
+            _wait(client, job_id, staff, "running")
+            assert client.get(f"/api/jobs/{job_id}", headers=staff).json()["attempts"] == 1
+            assert client.post(f"/api/jobs/{job_id}/cancel", headers=staff).status_code == 200
+            _wait(client, job_id, staff, "cancelled")
+        assert client.get(f"/api/rounds/{slow}", headers=staff).json()["active_job"] is None
 
 
 def test_a_run_whose_round_was_freed_stores_nothing(
     app: FastAPI, client: TestClient, slow_scheme: dict[str, str]
 ) -> None:
-    # The run's lease lapses while it works (a paused machine): another process fails it and
-    # frees the round, which is run again; the first run's answer must not land.
+    # The run's lease lapses while it works (a paused machine) after its last try: another
+    # process fails it and frees the round; the first run's answer must not land.
     staff = slow_scheme
     slow = _round(client, staff, "slow", time_limit=4, settings=SLOW)
     job_id = client.post(f"/api/rounds/{slow}/run", headers=staff).json()["job_id"]
     _wait(client, job_id, staff, "running")
     with transaction(app.state.sessions) as session:
         session.get_one(Job, job_id).lease_until = utcnow() - timedelta(seconds=1)
-    assert reap_expired(app.state.sessions) == [job_id]
+    assert reap_expired(app.state.sessions, retries=0) == []
     time.sleep(5)  # the solve ends at its time limit and tries to store
     job = client.get(f"/api/jobs/{job_id}", headers=staff).json()
     assert job["status"] == "failed" and job["error"] == LOST

@@ -1,6 +1,11 @@
-"""Jobs across real `matcher serve` processes on one database: a process started while another
-solves leaves that job alone; a process killed with SIGKILL mid-solve loses its job within
-its lease, to whichever process notices, and the round runs again elsewhere."""
+"""Jobs across real processes on one database: two `matcher serve --no-worker` and two (then
+three) `matcher worker` share the job queue. Several rounds run at once; a web process is
+restarted while jobs run; one run is cancelled; a worker is killed with SIGKILL mid-solve
+(its job is queued again when its lease lapses, and another worker runs it); a worker
+stopped with SIGTERM hands its job back. Throughout, no round has two running jobs; at the
+end every job is done, failed with a reason, or cancelled, and the approved round is as it
+was approved. And the one-command set-up: `matcher serve` with its in-process worker hands
+its running job back on SIGTERM and runs it again when started again."""
 
 from __future__ import annotations
 
@@ -8,50 +13,115 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from scheme import write_scheme
+from sqlalchemy import Engine, create_engine, func, select
 from test_server_smoke import MATCHER, START_TIMEOUT, add_user, free_port, server
 
-from service.jobs import LOST, STOPPED
+from service.jobs import HANDED_BACK
+from service.models import Job
 
 LEASE_SECONDS = 3
-SLOW = {"rules": {"equity_max_gap": 0.005}}
+SLOW = {"name": "slow", "time_limit": 300, "settings": {"rules": {"equity_max_gap": 0.005}}}
+ENDED = {"done", "failed", "cancelled"}
 
 
-def _status(http: httpx.Client, job_id: str) -> dict[str, Any]:
-    return dict(http.get(f"/api/jobs/{job_id}").json())
+class Cluster:
+    """The processes of one test, and the database they share (read directly for checks)."""
 
+    def __init__(self, env: dict[str, str], folder: Path, engine: Engine):
+        self.env, self.folder, self.engine = env, folder, engine
+        self.processes: list[subprocess.Popen[bytes]] = []
 
-def _wait(http: httpx.Client, job_id: str, status: str, within: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < within:
-        if _status(http, job_id)["status"] == status:
-            return time.monotonic() - started
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} is {_status(http, job_id)} after {within} s")
+    def start(self, *args: str, name: str) -> subprocess.Popen[bytes]:
+        with (self.folder / f"{name}.log").open("ab") as out:
+            process = subprocess.Popen([*MATCHER, *args], env=self.env, stdout=out, stderr=out)
+        self.processes.append(process)
+        return process
 
-
-def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """A `matcher serve` whose process the test ends itself (the ``server`` helper stops its
-    own with SIGINT)."""
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [*MATCHER, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
-
-
-def _until_up(http: httpx.Client, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            if http.get("/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            assert process.poll() is None and time.monotonic() < deadline
+    def web(self, name: str) -> tuple[subprocess.Popen[bytes], str]:
+        port = free_port()
+        process = self.start("serve", "--no-worker", "--port", str(port), name=name)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                    return process, url
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, (self.folder / f"{name}.log").read_text()
+            assert time.monotonic() < deadline, f"{name} did not start"
             time.sleep(0.2)
+
+    def worker(self, name: str) -> subprocess.Popen[bytes]:
+        return self.start("worker", "--concurrency", "1", name=name)
+
+    def job(self, job_id: str) -> Job:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(Job).where(Job.id == job_id)).one()
+        return Job(**row._asdict())
+
+    def holder(self, job_id: str) -> int:
+        """The process id of the worker holding a running job."""
+        worker = self.job(job_id).worker
+        assert worker is not None
+        return int(worker.split(":")[1])
+
+    def one_run_per_round(self) -> None:
+        with self.engine.connect() as connection:
+            doubled = connection.execute(
+                select(Job.round_id)
+                .where(Job.status == "running")
+                .group_by(Job.round_id)
+                .having(func.count() > 1)
+            ).all()
+        assert doubled == [], "a round has two running jobs"
+
+    def wait(
+        self,
+        http: httpx.Client,
+        job_id: str,
+        statuses: set[str],
+        within: float,
+        attempts: int | None = None,
+    ) -> Any:
+        """The job once its status is one of ``statuses`` (and its attempts, if given)."""
+        deadline = time.monotonic() + within
+        while True:
+            self.one_run_per_round()
+            job = http.get(f"/api/jobs/{job_id}").json()
+            if job["status"] in statuses and attempts in (None, job["attempts"]):
+                return job
+            assert time.monotonic() < deadline, f"job {job_id} is {job} after {within} s"
+            time.sleep(0.1)
+
+
+@contextmanager
+def cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MATCHER_JOB_LEASE_SECONDS": str(LEASE_SECONDS),
+        "MATCHER_JOB_RETRIES": "1",
+    }
+    engine = create_engine(database_url)
+    group = Cluster(env, tmp_path, engine)
+    with ExitStack() as stack:
+        stack.callback(engine.dispose)
+        try:
+            yield group
+        finally:
+            for process in group.processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(timeout=10)
 
 
 def _import(http: httpx.Client, folder: Path) -> None:
@@ -61,83 +131,143 @@ def _import(http: httpx.Client, folder: Path) -> None:
         assert http.post(f"/api/{kind}/import", files=files).status_code == 200
 
 
-def test_a_killed_process_loses_its_job_within_its_lease(database_url: str, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "MATCHER_JOB_LEASE_SECONDS": str(LEASE_SECONDS),
-    }
-    auth = {"Authorization": f"Bearer {add_user(env, 'officer', 'matcher')}"}
+def _round(http: httpx.Client, **body: Any) -> int:
+    answer = http.post("/api/rounds", json=body)
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
+
+
+def _run(http: httpx.Client, round_id: int) -> str:
+    answer = http.post(f"/api/rounds/{round_id}/run")
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["job_id"])
+
+
+def test_web_and_worker_processes_share_the_queue(database_url: str, tmp_path: Path) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several machines share a PostgreSQL database; SQLite is one machine's")
     write_scheme(tmp_path, 60, 300, seed=3)
-    port = free_port()
-    doomed = _serve(env, port, tmp_path / "doomed.log")
-    try:
-        with (
-            server(env, tmp_path / "survivor.log") as survivor_url,
-            httpx.Client(base_url=survivor_url, headers=auth, timeout=30) as survivor,
-            httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=auth, timeout=30) as first,
-        ):
-            _import(survivor, tmp_path)
-            _until_up(first, doomed)
-            body = {"name": "slow", "time_limit": 300, "settings": SLOW}
-            round_id = first.post("/api/rounds", json=body).json()["id"]
-            job_id = first.post(f"/api/rounds/{round_id}/run").json()["job_id"]
-            _wait(survivor, job_id, "running", 30)
+    with cluster(database_url, tmp_path) as group:
+        auth = {"Authorization": f"Bearer {add_user(group.env, 'officer', 'matcher')}"}
+        web_a, url_a = group.web("web-a")
+        _, url_b = group.web("web-b")
+        workers = {p.pid: p for p in (group.worker("worker-1"), group.worker("worker-2"))}
+        a = httpx.Client(base_url=url_a, headers=auth, timeout=30)
+        b = httpx.Client(base_url=url_b, headers=auth, timeout=30)
+        _import(a, tmp_path)
 
-            # Starting (and stopping) a third process never touches a job a live one holds.
-            with server(env, tmp_path / "third.log"):
-                time.sleep(LEASE_SECONDS)
-                assert _status(survivor, job_id)["status"] == "running"
-            assert _status(survivor, job_id)["status"] == "running"
-            assert survivor.post(f"/api/rounds/{round_id}/run").status_code == 409
+        slow_1, slow_2 = _round(a, **SLOW), _round(b, **SLOW)
+        job_1, job_2 = _run(a, slow_1), _run(b, slow_2)
+        group.wait(a, job_1, {"running"}, 60)
+        group.wait(b, job_2, {"running"}, 60)
+        assert {group.holder(job_1), group.holder(job_2)} == set(workers)  # one each
+        quick = [_round(a, name=f"quick {n}", time_limit=5) for n in (1, 2)]
+        queued = [_run(a, quick[0]), _run(b, quick[1])]
+        views = [b.get(f"/api/jobs/{j}").json() for j in queued]
+        assert [v["queue_position"] for v in views] == [1, 2], views
+        # One run per round, whichever process is asked; none once approved.
+        assert b.post(f"/api/rounds/{slow_1}/run").status_code == 409
 
-            doomed.send_signal(signal.SIGKILL)
-            doomed.wait(timeout=10)
-            took = _wait(survivor, job_id, "failed", LEASE_SECONDS * 4)
-            assert _status(survivor, job_id)["error"] == LOST
-            assert survivor.get(f"/api/rounds/{round_id}").json()["active_job"] is None
-            assert took < LEASE_SECONDS * 4
+        # Restarting a web process touches no job.
+        web_a.send_signal(signal.SIGTERM)
+        # uvicorn stops gracefully, then ends itself with the signal it was sent.
+        assert web_a.wait(timeout=30) in (0, -signal.SIGTERM)
+        a.close()
+        _, url_a = group.web("web-a-again")
+        a = httpx.Client(base_url=url_a, headers=auth, timeout=30)
+        time.sleep(LEASE_SECONDS)
+        assert [a.get(f"/api/jobs/{j}").json()["status"] for j in (job_1, job_2)] == [
+            "running",
+            "running",
+        ]
 
-            # The round runs again in the survivor, and stops on request.
-            again = survivor.post(f"/api/rounds/{round_id}/run").json()["job_id"]
-            _wait(survivor, again, "running", 30)
-            assert survivor.post(f"/api/jobs/{again}/cancel").status_code == 200
-            _wait(survivor, again, "cancelled", 10)
-            state = survivor.get(f"/api/rounds/{round_id}").json()
-            assert state["runs"] == 0 and state["active_job"] is None
-    finally:
-        if doomed.poll() is None:
-            doomed.kill()
-            doomed.wait(timeout=10)
+        # Cancelled: its worker takes the next job.
+        holder_2 = group.holder(job_2)
+        assert a.post(f"/api/jobs/{job_2}/cancel").status_code == 200
+        assert group.wait(b, job_2, ENDED, 10)["status"] == "cancelled"
+        assert group.wait(b, queued[0], ENDED, 60)["status"] == "done"
+        # Approved while other runs of the same people go on: none of them may change it.
+        approved = quick[0]
+        matches = a.post(f"/api/rounds/{approved}/approve").json()["matches"]
+        confirmed = sorted((m["mentor_id"], m["mentee_id"]) for m in a.get("/api/matches").json())
+        assert len(confirmed) == matches > 0
+        assert b.post(f"/api/rounds/{approved}/run").status_code == 409
+
+        # SIGKILL mid-solve: the lease lapses, the job is queued again (one retry), and a
+        # live worker runs it once it has done what was queued before.
+        doomed = workers.pop(group.holder(job_1))
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=10)
+        group.wait(a, job_1, {"running"}, 60, attempts=2)
+        assert group.holder(job_1) == holder_2
+        assert b.get(f"/api/rounds/{slow_1}").json()["active_job"] == job_1
+        assert b.get(f"/api/jobs/{queued[1]}").json()["status"] == "done"  # queued before
+
+        # SIGTERM: the worker hands its job back, and the next worker takes it.
+        workers[holder_2].send_signal(signal.SIGTERM)
+        assert workers[holder_2].wait(timeout=30) == 0
+        handed = group.job(job_1)  # no worker runs now
+        assert (handed.status, handed.message, handed.attempts) == ("queued", HANDED_BACK, 1)
+        third = group.worker("worker-3")
+        group.wait(a, job_1, {"running"}, 60, attempts=2)
+        assert group.holder(job_1) == third.pid
+        assert a.post(f"/api/jobs/{job_1}/cancel").status_code == 200
+        assert group.wait(b, job_1, ENDED, 10)["status"] == "cancelled"
+
+        all_jobs = [*queued, job_1, job_2]
+        assert {a.get(f"/api/jobs/{j}").json()["status"] for j in all_jobs} <= ENDED
+        for round_id in (slow_1, slow_2):
+            state = a.get(f"/api/rounds/{round_id}").json()
+            assert (state["runs"], state["active_job"]) == (0, None)
+        state = a.get(f"/api/rounds/{approved}").json()
+        assert state["status"] == "approved" and state["runs"] == 1
+        now = sorted((m["mentor_id"], m["mentee_id"]) for m in a.get("/api/matches").json())
+        assert now == confirmed
+        a.close()
+        b.close()
 
 
-def test_sigterm_stops_the_running_job_and_frees_its_round_at_once(
+def test_serve_hands_its_job_back_on_sigterm_and_runs_it_when_started_again(
     database_url: str, tmp_path: Path
 ) -> None:
     # A long lease: were the job left to lapse, the test would see it still running.
     env = {**os.environ, "DATABASE_URL": database_url, "MATCHER_JOB_LEASE_SECONDS": "600"}
     auth = {"Authorization": f"Bearer {add_user(env, 'officer', 'matcher')}"}
     write_scheme(tmp_path, 60, 300, seed=3)
-    port = free_port()
-    stopping = _serve(env, port, tmp_path / "stopping.log")
+    engine = create_engine(database_url)
+    group = Cluster(env, tmp_path, engine)
     try:
+        port = free_port()
+        stopping = group.start("serve", "--port", str(port), name="stopping")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=auth, timeout=30) as http:
-            _until_up(http, stopping)
+            deadline = time.monotonic() + START_TIMEOUT
+            while True:
+                try:
+                    if http.get("/ready").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    assert stopping.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.2)
             _import(http, tmp_path)
-            body = {"name": "slow", "time_limit": 300, "settings": SLOW}
-            round_id = http.post("/api/rounds", json=body).json()["id"]
-            job_id = http.post(f"/api/rounds/{round_id}/run").json()["job_id"]
-            _wait(http, job_id, "running", 30)
+            round_id = _round(http, **SLOW)
+            job_id = _run(http, round_id)
+            group.wait(http, job_id, {"running"}, 60)
         stopping.send_signal(signal.SIGTERM)
         assert stopping.wait(timeout=30) is not None
+        job = group.job(job_id)
+        assert (job.status, job.message, job.attempts) == ("queued", HANDED_BACK, 0)
+        with (
+            server(env, tmp_path / "next.log") as url,
+            httpx.Client(base_url=url, headers=auth, timeout=30) as http,
+        ):
+            assert http.get(f"/api/rounds/{round_id}").json()["active_job"] == job_id
+            assert group.wait(http, job_id, {"running"}, 30)["attempts"] == 1
+            assert http.post(f"/api/jobs/{job_id}/cancel").status_code == 200
+            assert group.wait(http, job_id, ENDED, 10)["status"] == "cancelled"
+            assert http.get(f"/api/rounds/{round_id}").json()["active_job"] is None
     finally:
-        if stopping.poll() is None:
-            stopping.kill()
-            stopping.wait(timeout=10)
-    with (
-        server(env, tmp_path / "next.log") as url,
-        httpx.Client(base_url=url, headers=auth, timeout=30) as http,
-    ):
-        job = _status(http, job_id)
-        assert job["status"] == "failed" and job["error"] == STOPPED
-        assert http.get(f"/api/rounds/{round_id}").json()["active_job"] is None
+        for process in group.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+        engine.dispose()

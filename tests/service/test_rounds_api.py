@@ -227,13 +227,21 @@ def test_restart_keeps_approved_matches_and_live_jobs_and_fails_lapsed_ones(
     round_id = new_round(client, staff)
     run_round(client, round_id, staff)
     approved = client.post(f"/api/rounds/{round_id}/approve", headers=staff).json()["matches"]
-    # A round whose job was left running with no lease (by a version before leases), and one
-    # whose job another live process holds.
+    # A round whose job was left running with no lease (by a version before leases) after its
+    # last try, and one whose job another live process holds.
     stuck = new_round(client, staff, name="stuck")
     busy = new_round(client, staff, name="busy")
     restarted = create_app(settings)
     with transaction(restarted.state.sessions) as session:
-        session.add(Job(id="job-left-running", kind="round", round_id=stuck, status="running"))
+        session.add(
+            Job(
+                id="job-left-running",
+                kind="round",
+                round_id=stuck,
+                status="running",
+                attempts=settings.job_retries + 1,
+            )
+        )
         session.add(
             Job(
                 id="job-held-elsewhere",
