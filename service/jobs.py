@@ -154,13 +154,20 @@ class JobRunner:
                     f"no such kind: {kind}",
                 )
                 return
-            self._claim_and_run(job_id, make(job_id, round_id))
+            self._claim_and_run(job_id, kind, round_id, make(job_id, round_id))
         except Exception as exc:  # the database may be away: the lease decides what follows
             log.warning("job %s: %s", job_id, type(exc).__name__)
 
-    def _claim_and_run(self, job_id: str, parts: tuple[Work, Callable[[], None]]) -> None:
+    def _claim_and_run(
+        self, job_id: str, kind: str, round_id: int | None, parts: tuple[Work, Callable[[], None]]
+    ) -> None:
         cancelled = threading.Event()
         with self._lock:
+            # Under the lock that ``shutdown`` takes to stop what is held: a job taken just
+            # as this process stops goes back on the queue rather than run unstoppable.
+            if self._stopping.is_set():
+                self.dispatch(job_id, kind, round_id)
+                return
             self._held[job_id] = cancelled
         try:
             with transaction(self._sessions) as session:
@@ -325,14 +332,17 @@ class JobRunner:
     def shutdown(self, wait_seconds: float = 10.0) -> None:
         """Stop: running jobs are stopped and handed back to the queue (for another worker,
         or this service when it starts again), queued ones stay queued."""
-        self._stopping.set()
         with self._lock:
+            self._stopping.set()
             held = list(self._held.values())
         for stop in held:
             stop.set()
         if self._workers is not None:
             self._workers.shutdown_timeout = wait_seconds
             self._workers.stop(graceful=True)
+            with self._lock:
+                if self._held:
+                    log.warning("%d job(s) did not stop within %g s", len(self._held), wait_seconds)
         # The keeper's last tick ends before the caller disposes of the database engine.
         self._keeper.join(wait_seconds + KEEPER_TICK_SECONDS)
         self.queue.storage.close()

@@ -26,6 +26,9 @@ QUEUE_NAME = "matcher"
 TABLE_PREFIX = "queue"
 # An idle worker on SQLite looks at the queue at least this often (PostgreSQL wakes it).
 MOST_POLL_SECONDS = 1.0
+# How long a worker on PostgreSQL waits for a notification before it looks again: also how
+# long a stopping process waits for its idle workers.
+LISTEN_SECONDS = 0.25
 
 
 def postgres_queue_ddl() -> list[str]:
@@ -49,7 +52,12 @@ def make_queue(database_url: str) -> Huey:
     if backend == "postgresql":
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         return PostgresHuey(
-            QUEUE_NAME, dsn=dsn, table_prefix=TABLE_PREFIX, create_tables=False, **common
+            QUEUE_NAME,
+            dsn=dsn,
+            table_prefix=TABLE_PREFIX,
+            create_tables=False,
+            read_timeout=LISTEN_SECONDS,
+            **common,
         )
     if backend == "sqlite":
         if not url.database or url.database == ":memory:":

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from matcher.data import ProblemData
@@ -27,6 +29,8 @@ from solver.result import Result
 
 # Beyond the time limit the solver may need a moment to stop and send its answer.
 GRACE_SECONDS = 60.0
+# How soon a solve whose worker is gone notices and ends.
+PARENT_CHECK_SECONDS = 1.0
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(["service.solving", "solver.solve"])
 
@@ -40,10 +44,16 @@ class SolveCancelled(SolveFailed):
 
 
 def _child(
-    conn: Connection, problem: ProblemData, started: float, time_limit: float, seed: int
+    conn: Connection,
+    problem: ProblemData,
+    started: float,
+    time_limit: float,
+    seed: int,
+    parent: int,
 ) -> None:
     from solver.solve import solve  # preloaded by the fork server: no cost here
 
+    _die_with_parent(parent)
     try:
         result = solve(
             problem,
@@ -59,6 +69,33 @@ def _child(
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this solve once the process that asked for it (the worker) is gone, killed or
+    not: a lost worker's solve must not search on for up to its time limit with nobody to
+    hear the answer. (The fork server this child comes from outlives the worker.)"""
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_SECONDS)
+            if not _alive(parent):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # Linux: a killed process not yet reaped by its own parent is a zombie
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def solve_in_child(
@@ -78,7 +115,7 @@ def solve_in_child(
     begun = time.monotonic() if started is None else started
     receiver, sender = _context.Pipe(duplex=False)
     process = _context.Process(
-        target=_child, args=(sender, problem, begun, time_limit, seed), daemon=True
+        target=_child, args=(sender, problem, begun, time_limit, seed, os.getpid()), daemon=True
     )
     process.start()
     sender.close()

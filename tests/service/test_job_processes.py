@@ -124,6 +124,33 @@ def cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
                     process.wait(timeout=10)
 
 
+def _live_descendants(pid: int) -> set[int]:
+    """The processes below ``pid`` (its fork server and solves), zombies left out."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def _gone(pids: set[int]) -> bool:
+    def alive(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    return not any(alive(pid) for pid in pids)
+
+
 def _import(http: httpx.Client, folder: Path) -> None:
     for kind in ("mentors", "mentees", "exclusions"):
         path = folder / f"{kind}.csv"
@@ -146,7 +173,7 @@ def _run(http: httpx.Client, round_id: int) -> str:
 def test_web_and_worker_processes_share_the_queue(database_url: str, tmp_path: Path) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("several machines share a PostgreSQL database; SQLite is one machine's")
-    write_scheme(tmp_path, 60, 300, seed=3)
+    mentees = [m.mentee_id for m in write_scheme(tmp_path, 60, 300, seed=3).mentees]
     with cluster(database_url, tmp_path) as group:
         auth = {"Authorization": f"Bearer {add_user(group.env, 'officer', 'matcher')}"}
         web_a, url_a = group.web("web-a")
@@ -161,7 +188,11 @@ def test_web_and_worker_processes_share_the_queue(database_url: str, tmp_path: P
         group.wait(a, job_1, {"running"}, 60)
         group.wait(b, job_2, {"running"}, 60)
         assert {group.holder(job_1), group.holder(job_2)} == set(workers)  # one each
-        quick = [_round(a, name=f"quick {n}", time_limit=5) for n in (1, 2)]
+        # Quick rounds of 20 mentees each: approving one leaves the slow rounds slow.
+        quick = [
+            _round(a, name=f"quick {n}", time_limit=5, mentee_ids=mentees[20 * n : 20 * n + 20])
+            for n in (0, 1)
+        ]
         queued = [_run(a, quick[0]), _run(b, quick[1])]
         views = [b.get(f"/api/jobs/{j}").json() for j in queued]
         assert [v["queue_position"] for v in views] == [1, 2], views
@@ -196,8 +227,14 @@ def test_web_and_worker_processes_share_the_queue(database_url: str, tmp_path: P
         # SIGKILL mid-solve: the lease lapses, the job is queued again (one retry), and a
         # live worker runs it once it has done what was queued before.
         doomed = workers.pop(group.holder(job_1))
+        family = _live_descendants(doomed.pid)
+        assert family, "the solve runs in a child process"
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while not _gone(family):  # its solve stops too, rather than search on unheard
+            assert time.monotonic() < deadline, "the killed worker's solve runs on"
+            time.sleep(0.1)
         group.wait(a, job_1, {"running"}, 60, attempts=2)
         assert group.holder(job_1) == holder_2
         assert b.get(f"/api/rounds/{slow_1}").json()["active_job"] == job_1
