@@ -1,11 +1,12 @@
 # `make run` and `make test` each set up .venv on a fresh clone, then do their job; `make test`
-# also installs Chromium for the browser tests when it is missing (scripts/ensure-chromium).
+# also installs Chromium for the browser tests when it is missing (scripts/ensure-chromium)
+# and starts PostgreSQL and Redis when they are installed and stopped (scripts/ensure-services).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run demo test test-no-browser chromium lint format bench clean
+.PHONY: venv run demo test test-no-browser chromium services lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +39,16 @@ chromium:
 PYTEST_WORKERS ?= auto
 PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
-test: chromium lint
+# PostgreSQL and Redis for the service tests: started if installed and stopped (their tests
+# are skipped, with the reason, where they cannot be).
+services:
+	scripts/ensure-services
+
+test: chromium services lint
 	$(PYTEST)
 
 # Everything but the browser tests (tests/e2e): for a machine without Chromium.
-test-no-browser: lint
+test-no-browser: services lint
 	$(PYTEST) --ignore=tests/e2e
 
 format: $(STAMP)

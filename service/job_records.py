@@ -68,6 +68,7 @@ def job_view(job: Job, *, named: bool = True, position: int | None = None) -> di
         "round_id": job.round_id,
         "status": job.status,
         "attempts": job.attempts,
+        "time_limit": job.time_limit,
         "progress": job.progress,
         "message": job.message,
         "error": job.error if named or not job.error else ERROR_FOR_ANALYSTS,

@@ -185,6 +185,7 @@ class JobRunner:
                 )
             if claimed.rowcount == 0:  # type: ignore[attr-defined]
                 return  # cancelled while queued, or another worker has it
+            log.info("job %s started", job_id, extra=self._ids(job_id, kind, round_id))
             self._work(job_id, *parts, cancelled)
         finally:
             with self._lock:
@@ -219,6 +220,11 @@ class JobRunner:
             return
         self._finish(job_id, "done", message)
 
+    def _ids(self, job_id: str, kind: str | None = None, round_id: int | None = None) -> Any:
+        """A log line's fields (``MATCHER_LOG_FORMAT=json``): ids only."""
+        fields = {"job_id": job_id, "worker": self.worker}
+        return fields | ({"kind": kind, "round_id": round_id} if kind else {})
+
     def _holds(self, job_id: str) -> bool:
         with transaction(self._sessions) as session:
             holder = session.scalar(
@@ -244,7 +250,7 @@ class JobRunner:
         if row is None:
             return False
         self.dispatch(job_id, row.kind, row.round_id)
-        log.info("job %s handed back to the queue", job_id)
+        log.info("job %s handed back to the queue", job_id, extra=self._ids(job_id))
         return True
 
     def _finish(self, job_id: str, status: str, message: str) -> None:
@@ -254,11 +260,14 @@ class JobRunner:
         elif status == "failed":
             values["error"] = message
         with transaction(self._sessions) as session:
-            session.execute(
+            ended = session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.status == "running", Job.worker == self.worker)
                 .values(**values)
             )
+        if ended.rowcount:  # type: ignore[attr-defined]
+            # The outcome's kind only: a failure's words can quote the records that failed.
+            log.info("job %s %s", job_id, status, extra={**self._ids(job_id), "status": status})
 
     def _keep(self) -> None:
         """The lease keeper: hears cancel requests, renews this process's leases, and deals
@@ -304,7 +313,9 @@ class JobRunner:
         on_queue = {task.args[0] for task in self.queue.pending() if task.args}
         for job_id, kind, round_id in waiting:
             if job_id not in on_queue:  # at worst twice on the queue: only one claim wins
-                log.warning("job %s was not on the queue: queued again", job_id)
+                log.warning(
+                    "job %s was not on the queue: queued again", job_id, extra=self._ids(job_id)
+                )
                 self.dispatch(job_id, kind, round_id)
 
     def _hear_cancels(self, held: list[str]) -> None:
@@ -373,7 +384,12 @@ def reap_expired(sessions: sessionmaker[Session], retries: int = 0) -> list[Any]
             .returning(Job.id, Job.kind, Job.round_id)
         ).all()
     if again:
-        log.warning("queued %d job(s) again: %s", len(again), RETRYING)
+        log.warning(
+            "queued %d job(s) again: %s",
+            len(again),
+            RETRYING,
+            extra={"job_ids": [r.id for r in again]},
+        )
     _fail(sessions, [*lapsed, Job.cancel_requested.is_(True)], CANCELLED, status="cancelled")
     _fail(sessions, lapsed, LOST)
     return list(again)
@@ -394,5 +410,5 @@ def _fail(
                 update(Round).where(Round.active_job.in_(ended)).values(active_job=None)
             )
     if ended:
-        log.warning("%s %d job(s): %s", status, len(ended), reason)
+        log.warning("%s %d job(s): %s", status, len(ended), reason, extra={"job_ids": ended})
     return ended

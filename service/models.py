@@ -223,6 +223,8 @@ class Job(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Starts by a worker: a job whose worker is lost is queued again while it has retries left.
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A run's seconds, fixed when it is queued: the round's, cut to the scheme's most.
+    time_limit: Mapped[float | None] = mapped_column(Float)
     __table_args__ = (
         Index("ix_jobs_status_lease", "status", "lease_until"),
         CheckConstraint("attempts >= 0", name="ck_jobs_attempts"),

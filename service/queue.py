@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 log = logging.getLogger(__name__)
 QUEUE_NAME = "matcher"
 TABLE_PREFIX = "queue"
+QUEUE_TABLES = tuple(f"{TABLE_PREFIX}_{part}" for part in ("kv", "schedule", "task", "counter"))
 # An idle worker on SQLite looks at the queue at least this often (PostgreSQL wakes it).
 MOST_POLL_SECONDS = 1.0
 # How long a worker on PostgreSQL waits for a notification before it looks again: also how

@@ -28,14 +28,19 @@ from service.solving import SolveCancelled, solve_in_child
 from solver.diagnose import PINNED_PAIR
 
 
-def start_run(session: Session, user: User, round_id: int, runner: JobRunner) -> Job:
-    """Queue a run of the round; one run at a time, none after approval."""
+def start_run(
+    session: Session, user: User, round_id: int, runner: JobRunner, max_time_limit: float = 3600.0
+) -> Job:
+    """Queue a run of the round; one run at a time, none after approval. The job carries its
+    time limit: the round's, cut to the scheme's most (``max_time_limit``), for a round
+    stored before the scheme lowered it."""
     # Locked until commit: a delete of the round at the same moment waits, or this finds
     # the round gone (404), rather than the job's row losing its round.
     round_ = session.get(Round, round_id, with_for_update=True)
     if round_ is None:
         raise NotFound(f"no round with id {round_id}")
     job = runner.new_job(session, "round", user, round_.id)
+    job.time_limit = min(round_.time_limit, max_time_limit)
     claimed = session.execute(
         update(Round)
         .where(Round.id == round_id, Round.active_job.is_(None), Round.status != "approved")
@@ -51,10 +56,12 @@ def start_run(session: Session, user: User, round_id: int, runner: JobRunner) ->
     return job
 
 
-def run_in_background(session: Session, user: User, round_id: int, runner: JobRunner) -> Job:
+def run_in_background(
+    session: Session, user: User, round_id: int, runner: JobRunner, max_time_limit: float = 3600.0
+) -> Job:
     """Queue a run and put it on the job queue; commits first, as a worker (perhaps in
     another process) reads the job row."""
-    job = start_run(session, user, round_id, runner)
+    job = start_run(session, user, round_id, runner, max_time_limit)
     session.commit()
     runner.dispatch(job.id, job.kind, round_id)
     return job
@@ -93,8 +100,11 @@ def run_job(
         started = time.monotonic()  # the round's time limit bounds the job from here
         with transaction(sessions) as session:
             round_ = get_round(session, round_id)
-            # A round stored before the scheme lowered its most runs with the most.
-            time_limit = min(round_.time_limit, max_time_limit)
+            job = session.get(Job, job_id)
+            # The job's own limit (fixed when it was queued), and never above this worker's
+            # most: a worker whose scheme lowered it since runs with the lower.
+            asked = job.time_limit if job is not None and job.time_limit else round_.time_limit
+            time_limit = min(asked, max_time_limit)
             problem, inputs = build_problem(session, round_, postcode_lookup)
         reporter.progress(0.01, "solving", force=True)
 

@@ -28,6 +28,9 @@ class JobPublic(BaseModel):
     attempts: int = Field(
         ge=0, description="Times a worker has started it (a lost worker's job runs again)"
     )
+    time_limit: float | None = Field(
+        description="Seconds the run may take: the round's, cut to the scheme's most"
+    )
     progress: float = Field(ge=0, le=1)
     message: str = Field(description="The latest progress line, or the outcome")
     error: str | None

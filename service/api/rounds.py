@@ -172,7 +172,9 @@ def run_round(round_id: PathId, request: Request, db: DB, user: Staff) -> RunSta
 
     409 while the round is running or once it is approved."""
     state = request.app.state
-    job = round_runs.run_in_background(db, user, round_id, state.jobs)
+    job = round_runs.run_in_background(
+        db, user, round_id, state.jobs, state.settings.max_time_limit
+    )
     return RunStarted.model_validate({"job_id": job.id, "round_id": round_id, "status": job.status})
 
 

@@ -99,7 +99,9 @@ def start_round(
 
 def _start(request: Request, db: DB, viewer: CurrentViewer, round_id: int) -> None:
     state = request.app.state
-    round_runs.run_in_background(db, viewer.user, round_id, state.jobs)
+    round_runs.run_in_background(
+        db, viewer.user, round_id, state.jobs, state.settings.max_time_limit
+    )
 
 
 @router.get("/rounds/{round_id}")

@@ -15,6 +15,9 @@ from sqlalchemy.exc import IntegrityError
 
 from service.db import make_engine, upgrade
 from service.models import Base
+from service.queue import QUEUE_TABLES
+
+QUEUE = set(QUEUE_TABLES)
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
@@ -22,7 +25,12 @@ def test_migrations_match_the_models(database_url: str) -> None:
     upgrade(engine)
     upgrade(engine)  # a second upgrade is a no-op
     with engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        # The job queue's tables are huey's (made by migration 0008 on PostgreSQL), not models.
+        context = MigrationContext.configure(
+            connection,
+            opts={"include_name": lambda name, kind, _: not (kind == "table" and name in QUEUE)},
+        )
+        assert compare_metadata(context, Base.metadata) == []
     engine.dispose()
 
 

@@ -9,6 +9,7 @@ its running job back on SIGTERM and runs it again when started again."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -104,12 +105,15 @@ class Cluster:
 
 
 @contextmanager
-def cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
+def cluster(
+    database_url: str, tmp_path: Path, settings: dict[str, str] | None = None
+) -> Iterator[Cluster]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "MATCHER_JOB_LEASE_SECONDS": str(LEASE_SECONDS),
         "MATCHER_JOB_RETRIES": "1",
+        **(settings or {}),
     }
     engine = create_engine(database_url)
     group = Cluster(env, tmp_path, engine)
@@ -173,8 +177,9 @@ def _run(http: httpx.Client, round_id: int) -> str:
 def test_web_and_worker_processes_share_the_queue(database_url: str, tmp_path: Path) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("several machines share a PostgreSQL database; SQLite is one machine's")
-    mentees = [m.mentee_id for m in write_scheme(tmp_path, 60, 300, seed=3).mentees]
-    with cluster(database_url, tmp_path) as group:
+    scheme = write_scheme(tmp_path, 60, 300, seed=3)
+    mentees = [m.mentee_id for m in scheme.mentees]
+    with cluster(database_url, tmp_path, {"MATCHER_LOG_FORMAT": "json"}) as group:
         auth = {"Authorization": f"Bearer {add_user(group.env, 'officer', 'matcher')}"}
         web_a, url_a = group.web("web-a")
         _, url_b = group.web("web-b")
@@ -262,6 +267,22 @@ def test_web_and_worker_processes_share_the_queue(database_url: str, tmp_path: P
         assert now == confirmed
         a.close()
         b.close()
+    _logs_name_ids_only(tmp_path, job_1, [*scheme.mentors, *scheme.mentees])
+
+
+def _logs_name_ids_only(folder: Path, job_id: str, people: list[Any]) -> None:
+    """Every process logged JSON lines; the workers' name jobs by id; nobody's name, e-mail
+    or GMC number is in any of them."""
+    lines = [line for log in folder.glob("*.log") for line in log.read_text().splitlines() if line]
+    records = [json.loads(line) for line in lines]  # each line one JSON object
+    assert all({"timestamp", "level", "logger", "message"} <= set(r) for r in records)
+    about = [r for r in records if r.get("job_id") == job_id]
+    assert {r["message"] for r in about} >= {f"job {job_id} started", f"job {job_id} cancelled"}
+    assert all(r["worker"].count(":") == 2 for r in about)
+    text = "\n".join(lines)
+    for person in people:
+        for detail in (person.name, person.email, getattr(person, "gmc_number", None)):
+            assert not detail or str(detail) not in text, "a person's details are in a log"
 
 
 def test_serve_hands_its_job_back_on_sigterm_and_runs_it_when_started_again(
