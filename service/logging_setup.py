@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
 from types import TracebackType
@@ -29,6 +28,8 @@ import psycopg
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonEncoder, JsonFormatter
 from sqlalchemy.exc import StatementError
+
+from service.request_timing import Timed
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,8 +49,9 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 access_log = logging.getLogger(ACCESS_LOGGER)
 
 
-class SafeFormatter(logging.Formatter):
-    """A formatter whose tracebacks never show a database error's message."""
+class _Withholding(logging.Formatter):
+    """What both formatters do: a database error's text withheld from the record and from
+    tracebacks."""
 
     def format(self, record: logging.LogRecord) -> str:
         withhold_database_text(record)
@@ -62,7 +64,11 @@ class SafeFormatter(logging.Formatter):
         return _safe_exception_text(exc)
 
 
-class SafeJsonFormatter(JsonFormatter):
+class SafeFormatter(_Withholding):
+    """A formatter whose tracebacks never show a database error's message."""
+
+
+class SafeJsonFormatter(_Withholding, JsonFormatter):
     """One JSON object a line: ``timestamp`` (UTC, ISO 8601), ``level``, ``logger``,
     ``message``, then any fields the caller passed with ``extra=`` and, with an exception,
     ``exc_info``; a database error's text withheld wherever ``SafeFormatter`` withholds it,
@@ -77,16 +83,6 @@ class SafeJsonFormatter(JsonFormatter):
             reserved_attrs=[*RESERVED_ATTRS, "color_message"],
             json_encoder=_SafeJsonEncoder,
         )
-
-    def format(self, record: logging.LogRecord) -> str:
-        withhold_database_text(record)
-        return super().format(record)
-
-    def formatException(self, ei: Any) -> str:
-        exc = ei[1]
-        if exc is None:
-            return logging.Formatter.formatException(self, ei)
-        return _safe_exception_text(exc)
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         return {"timestamp": log_data.pop("timestamp"), **log_data}
@@ -190,19 +186,11 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status = 500  # unless the app starts an answer
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        timed = Timed(send)
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive, timed.send)
         finally:
-            milliseconds = (time.perf_counter() - started) * 1000
+            milliseconds, status = timed.seconds * 1000, timed.status
             method, path = scope["method"], request_path(scope)
             # The same figures as fields of their own, for the JSON log (text shows the line).
             fields = {"method": method, "path": path, "status": status}

@@ -19,7 +19,6 @@ same numbers, whichever ran the jobs. A scrape whose query fails answers without
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,10 +33,11 @@ from sqlalchemy import ColumnElement, extract, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute, Match, Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.db import transaction, utcnow
 from service.models import Job
+from service.request_timing import Timed
 
 log = logging.getLogger(__name__)
 
@@ -90,25 +90,16 @@ class RequestTimer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
         path, root_path = scope["path"], scope.get("root_path", "")
-        status = 500  # unless the app starts an answer
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        timed = Timed(send)
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive, timed.send)
         finally:
             route = self.template(scope, path, root_path)
             if route != PATH:
                 method = scope["method"] if scope["method"] in METHODS else OTHER
-                self.latency.labels(method, route, f"{status // 100}xx").observe(
-                    time.perf_counter() - started
-                )
+                status = f"{timed.status // 100}xx"
+                self.latency.labels(method, route, status).observe(timed.seconds)
 
     def template(self, scope: Scope, path: str, root_path: str) -> str:
         """The path template of the route that answered; ``other`` if none matched."""
