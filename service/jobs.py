@@ -350,10 +350,7 @@ class JobRunner:
             stop.set()
         if self._workers is not None:
             self._workers.shutdown_timeout = wait_seconds
-            # Idle workers are not waited for (one waiting on PostgreSQL would take a quarter
-            # second to hear): a task one takes as it ends goes back on the queue, or, if the
-            # process ends first, is put back by the lost-entry sweep within a lease.
-            self._workers.stop(graceful=bool(held))
+            self._workers.stop(graceful=True)  # idle ones stop at once
             with self._lock:
                 if self._held:
                     log.warning("%d job(s) did not stop within %g s", len(self._held), wait_seconds)

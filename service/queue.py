@@ -2,8 +2,7 @@
 
 Why huey: it is a long-kept task queue with no dependencies of its own whose storage can be
 the databases this service already runs on. On PostgreSQL its queue is four tables in the
-scheme's database (workers wait on LISTEN/NOTIFY and take a task with
-``FOR UPDATE SKIP LOCKED``), so any number of web and worker processes, on any number of
+scheme's database (a worker takes a task with ``FOR UPDATE SKIP LOCKED``), so any number of web and worker processes, on any number of
 machines, share it with no other server; on SQLite (one machine, ``make run``) it is a file
 beside the database. The queue only carries each job's id, kind and round to a worker:
 what a job is, who holds it and until when live in the ``jobs`` table (``service.jobs``),
@@ -25,11 +24,10 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "matcher"
 TABLE_PREFIX = "queue"
 QUEUE_TABLES = tuple(f"{TABLE_PREFIX}_{part}" for part in ("kv", "schedule", "task", "counter"))
-# An idle worker on SQLite looks at the queue at least this often (PostgreSQL wakes it).
-MOST_POLL_SECONDS = 1.0
-# How long a worker on PostgreSQL waits for a notification before it looks again: also how
-# long a stopping process waits for its idle workers.
-LISTEN_SECONDS = 0.25
+# An idle worker looks at the queue at least this often (at first ten times a second, less
+# often as it stays empty). Polling, not PostgreSQL's LISTEN: a worker waiting on a
+# notification cannot be stopped until the wait ends, and a job's start waits at most this.
+MOST_POLL_SECONDS = 0.5
 
 
 def postgres_queue_ddl() -> list[str]:
@@ -57,7 +55,7 @@ def make_queue(database_url: str) -> Huey:
             dsn=dsn,
             table_prefix=TABLE_PREFIX,
             create_tables=False,
-            read_timeout=LISTEN_SECONDS,
+            blocking=False,
             **common,
         )
     if backend == "sqlite":
