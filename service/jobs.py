@@ -136,8 +136,10 @@ class JobRunner:
         return job
 
     def dispatch(self, job_id: str, kind: str, round_id: int | None) -> None:
-        """Put a job whose row is committed on the queue."""
+        """Put a job whose row is committed on the queue (and wake this process's workers)."""
         self._task(job_id, kind, round_id)
+        if self._workers is not None:
+            self._workers.wake.set()
 
     def _execute(self, job_id: str, kind: str, round_id: int | None) -> None:
         """A queue worker's task: claim the job and run it. Never raises: the outcome is in

@@ -12,11 +12,12 @@ where they are guarded by conditional updates.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from huey import MemoryHuey, PostgresHuey, SqliteHuey
 from huey.api import Huey
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Worker
 from huey.storage import PostgresStorage
 from sqlalchemy.engine import make_url
 
@@ -25,8 +26,9 @@ QUEUE_NAME = "matcher"
 TABLE_PREFIX = "queue"
 QUEUE_TABLES = tuple(f"{TABLE_PREFIX}_{part}" for part in ("kv", "schedule", "task", "counter"))
 # An idle worker looks at the queue at least this often (at first ten times a second, less
-# often as it stays empty). Polling, not PostgreSQL's LISTEN: a worker waiting on a
-# notification cannot be stopped until the wait ends, and a job's start waits at most this.
+# often as it stays empty), and at once when its own process queues a job. Polling, not
+# PostgreSQL's LISTEN: a worker waiting on a notification cannot be stopped until the wait
+# ends, and a job queued by another process waits at most this to start.
 MOST_POLL_SECONDS = 0.5
 
 
@@ -75,11 +77,33 @@ def queue_answers(queue: Huey) -> bool:
     return True
 
 
+class _WakeableWorker(Worker):
+    """huey's worker, which also wakes when this process queues a job (``QueueWorkers.wake``)
+    rather than only at its next look."""
+
+    wake: threading.Event
+    delay: float
+    default_delay: float
+    max_delay: float
+    backoff: float
+
+    def sleep(self) -> None:
+        delay = min(self.delay, self.max_delay)
+        if self.wake.wait(delay):
+            self.wake.clear()
+            self.delay = self.default_delay
+        else:
+            self.delay = delay * self.backoff
+
+
 class QueueWorkers(Consumer):
     """huey's consumer as threads of this process. Signals stay with the process's owner
     (uvicorn, or ``matcher worker``), which stops the workers through ``service.jobs``."""
 
+    worker_class = _WakeableWorker
+
     def __init__(self, queue: Huey, workers: int):
+        self.wake = threading.Event()
         super().__init__(
             queue,
             workers=workers,
@@ -88,6 +112,16 @@ class QueueWorkers(Consumer):
             max_delay=MOST_POLL_SECONDS,
             check_worker_health=False,
         )
+
+    def _create_worker(self) -> _WakeableWorker:
+        worker: _WakeableWorker = super()._create_worker()
+        worker.wake = self.wake
+        return worker
+
+    def stop(self, graceful: bool = False) -> None:
+        self.stop_flag.set()
+        self.wake.set()  # a sleeping worker sees the stop at once
+        super().stop(graceful)
 
     def _set_signal_handlers(self) -> None:
         """Leave the process's signal handlers as they are."""
