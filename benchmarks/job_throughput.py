@@ -132,12 +132,11 @@ def write(results: list[dict[str, Any]], rounds: int, time_limit: float) -> str:
         )
     lines += [
         "",
-        "Each solve runs in a child process of its worker, and its CP-SAT search already "
-        "uses every core (up to 8): more workers than one gain by overlapping one job's "
-        "single-threaded parts (reading the records, the flow bound and the MIP, storing "
-        "the answer) with another's search, and beyond the machine's cores they only share "
-        "them. On a machine with more cores, or with workers on several machines, rounds per "
-        "minute grow with the workers.",
+        "Each solve runs in a child process of its worker. Its CP-SAT search uses every "
+        "core (up to 8), but much of a run is single-threaded (reading the records, the flow "
+        "bound and the MIP, storing the answer): two workers on two cores overlap one job's "
+        "single-threaded parts with another's search, and beyond the machine's cores more "
+        "workers only share them.",
         "",
         "Command: `python -m benchmarks.job_throughput"
         f" --rounds {rounds} --time-limit {time_limit:g} --sqlite`.",
