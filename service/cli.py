@@ -53,7 +53,7 @@ def add_commands(commands: Any) -> None:
         type=_positive,
         default=1,
         metavar="N",
-        help="jobs run at once (default 1; one core each while it solves)",
+        help="jobs run at once, each solve in a process of its own (default 1)",
     )
 
 
@@ -71,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _positive(text: str) -> int:
-    number = int(text)
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
     if number < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a whole number of 1 or more")
     return number

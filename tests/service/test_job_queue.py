@@ -35,12 +35,13 @@ def test_the_queue_lives_beside_each_kind_of_database(tmp_path: Path) -> None:
         make_queue("mysql://root@127.0.0.1/test")
 
 
-def test_worker_refuses_a_concurrency_below_one() -> None:
+@pytest.mark.parametrize("given", ["0", "two"])
+def test_worker_refuses_a_concurrency_below_one(given: str) -> None:
     done = subprocess.run(
-        [*MATCHER, "worker", "--concurrency", "0"], capture_output=True, text=True, timeout=60
+        [*MATCHER, "worker", "--concurrency", given], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2
-    assert "argument --concurrency: 0 is not a whole number of 1 or more" in done.stderr
+    assert f"argument --concurrency: {given} is not a whole number of 1 or more" in done.stderr
 
 
 def test_a_queued_job_the_queue_lost_is_put_back_and_runs(
