@@ -32,6 +32,7 @@ from service.api.schemas import Health, Readiness
 from service.config import ServiceSettings
 from service.db import make_engine, read_session_factory, session_factory, upgrade
 from service.errors import install_handlers
+from service.mail_sender import MailSender
 from service.queue import queue_answers
 from service.sign_in import SignIn
 from service.sign_in_guard import SignInGuard
@@ -73,7 +74,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         runner.reap()
         runner.start_workers(settings.job_workers)
         app.state.jobs = runner
+        # The outbox goes out from the processes that run jobs.
+        mail = MailSender.from_settings(settings, sessions) if settings.job_workers else None
+        if mail is not None:
+            mail.start()
         yield
+        if mail is not None:
+            mail.stop()
         runner.shutdown()
         engine.dispose()
 

@@ -7,16 +7,20 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.limits import DEFAULT_LIMITS, ReadLimits
+from service.smtp_address import SmtpServer
 
 
 class ServiceSettings(BaseSettings):
     """Everything the service reads from its environment, with the scheme's defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="MATCHER_", extra="ignore")
+    # A refused value is not echoed back: MATCHER_SMTP_URL can carry a password.
+    model_config = SettingsConfigDict(
+        env_prefix="MATCHER_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default="sqlite:///scheme.db",
@@ -47,6 +51,12 @@ class ServiceSettings(BaseSettings):
     # (killed, machine gone), then queued again while it has retries left, else failed.
     job_lease_seconds: float = Field(default=30.0, ge=2, le=600)
     job_retries: int = Field(default=1, ge=0, le=5)
+    # E-mail (service.outbox): smtp://host:25, smtp+starttls://user:password@host:587 or
+    # smtps://host:465; empty, mail waits in the outbox to be downloaded. Sent by the
+    # processes that run jobs, every mail_interval_seconds.
+    smtp_url: str = ""
+    mail_from: str = "matching@localhost"
+    mail_interval_seconds: float = Field(default=10.0, ge=0.2, le=3600)
     # Logs: text (one readable line per event) or json (one object per line, for a collector).
     log_format: Literal["text", "json"] = "text"
     # Web sessions: set MATCHER_SECURE_COOKIES=true when the service is behind HTTPS.
@@ -65,6 +75,13 @@ class ServiceSettings(BaseSettings):
     # Password hashes checked at once (Argon2: ~0.2 s of one core and 64 MB each). Half the
     # cores: a flood of sign-ins leaves the other half to everyone else.
     password_checks: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=1)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_readable(cls, url: str) -> str:
+        if url:
+            SmtpServer.from_url(url)  # its ValueError names the setting and the forms
+        return url
 
     @property
     def read_limits(self) -> ReadLimits:

@@ -231,6 +231,33 @@ class Job(Base):
     )
 
 
+class OutboxMail(Base):
+    """An e-mail to send: kept until the mail server takes it, tried again on failure (see
+    ``service.outbox``)."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # What it is about, e.g. ``match:12``: staff see what was sent for a record.
+    about: Mapped[str] = mapped_column(String(64), default="", index=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    attachment_name: Mapped[str | None] = mapped_column(String(100))
+    attachment: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Not before then: a failed try waits, and a process sending it holds it till then.
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'sent', 'failed')", name="ck_outbox_status"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+
 class Match(Base):
     """A pair's lifecycle: confirmed (approved) -> registered (first meeting held) -> ended."""
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import ServiceSettings
 from service.jobs import JobRunner
+from service.mail_sender import MailSender
 from service.queue import make_queue
 from service.round_runs import round_kind
 
@@ -39,7 +40,9 @@ def run_worker(settings: ServiceSettings, concurrency: int) -> int:
 
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    runner = make_runner(settings, session_factory(engine))
+    sessions = session_factory(engine)
+    runner = make_runner(settings, sessions)
+    mail = MailSender.from_settings(settings, sessions)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -50,6 +53,8 @@ def run_worker(settings: ServiceSettings, concurrency: int) -> int:
     signal.signal(signal.SIGINT, on_signal)
     runner.reap()
     runner.start_workers(concurrency)
+    if mail is not None:
+        mail.start()
     log.info("worker %s: running jobs on %d thread(s)", runner.worker, concurrency)
     try:
         while not stop.wait(1.0):
@@ -57,6 +62,8 @@ def run_worker(settings: ServiceSettings, concurrency: int) -> int:
                 log.warning("worker %s: its lease keeper stopped; exiting", runner.worker)
                 return 1
     finally:
+        if mail is not None:
+            mail.stop()
         runner.shutdown()
         engine.dispose()
     log.info("worker %s: stopped", runner.worker)
