@@ -14,6 +14,7 @@ mentoring session logged: the matches go and the round is proposed again.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,17 @@ from matcher.readers import mentors_file
 from service import audit
 from service.db import utcnow
 from service.errors import Conflict, NotFound
-from service.models import Match, Mentee, Mentor, MentoringSession, Proposal, Round, User
+from service.introductions import Introductions, introduce
+from service.models import (
+    Match,
+    Mentee,
+    Mentor,
+    MentoringSession,
+    OutboxMail,
+    Proposal,
+    Round,
+    User,
+)
 from service.people import active_match_counts, actively_matched_mentees, stored_table
 from service.round_inputs import round_settings
 from service.rounds import get_round
@@ -66,8 +77,19 @@ def _over_capacity(session: Session, round_: Round, load: dict[str, int]) -> lis
     )
 
 
-def approve(session: Session, user: User, round_id: int) -> list[Match]:
-    """Confirm the round's proposals as matches; a second approval gets 409."""
+@dataclass
+class Approval:
+    """What an approval did: the matches confirmed, and the introductions queued."""
+
+    matches: list[Match]
+    introductions: Introductions
+
+
+def approve(
+    session: Session, user: User, round_id: int, sender: str = "matching@localhost"
+) -> Approval:
+    """Confirm the round's proposals as matches and queue each pair's introductions (from
+    ``sender``), in one transaction; a second approval gets 409."""
     now = utcnow()
     claimed = session.execute(
         update(Round)
@@ -131,8 +153,18 @@ def approve(session: Session, user: User, round_id: int) -> list[Match]:
             "another approval matched some of these mentees at the same moment: run it again",
             mentee_ids=mentee_ids,
         ) from None
-    audit.record(session, user, "rounds.approve", "round", round_id, matches=len(matches))
-    return matches
+    introduced = introduce(session, matches, sender)
+    audit.record(
+        session,
+        user,
+        "rounds.approve",
+        "round",
+        round_id,
+        matches=len(matches),
+        introductions=introduced.queued,
+        without_address=introduced.without_address,
+    )
+    return Approval(matches, introduced)
 
 
 def unapprove(session: Session, user: User, round_id: int) -> int:
@@ -175,11 +207,26 @@ def unapprove(session: Session, user: User, round_id: int) -> int:
             "the approval can no longer be undone",
             match_ids=logged,
         )
+    # Introductions not yet sent are withdrawn; those sent stay on record.
+    withdrawn = session.execute(
+        delete(OutboxMail).where(
+            OutboxMail.about.in_([f"match:{m.id}" for m in matches]),
+            OutboxMail.status == "queued",
+        )
+    ).rowcount  # type: ignore[attr-defined]
     session.execute(delete(Match).where(Match.round_id == round_id))
     round_.status = "proposed"
     round_.approved_at = None
     round_.approved_by = None
-    audit.record(session, user, "rounds.unapprove", "round", round_id, matches=len(matches))
+    audit.record(
+        session,
+        user,
+        "rounds.unapprove",
+        "round",
+        round_id,
+        matches=len(matches),
+        introductions_withdrawn=withdrawn,
+    )
     return len(matches)
 
 

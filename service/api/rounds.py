@@ -105,6 +105,12 @@ class Approved(BaseModel):
     round_id: int
     status: Literal["approved"]
     matches: int = Field(description="Matches confirmed")
+    introductions: int = Field(
+        ge=0, description="Introduction e-mails queued (two a match, to those with an address)"
+    )
+    without_address: list[str] = Field(
+        description="Ids of the matched people with no e-mail address: introduce them yourself"
+    )
 
 
 class Unapproved(BaseModel):
@@ -245,11 +251,18 @@ def remove_pair(round_id: PathId, pair_id: PathId, db: DB, user: Staff) -> None:
 
 
 @router.post("/api/rounds/{round_id}/approve", responses=errors(404, 409))
-def approve(round_id: PathId, db: DB, user: Staff) -> Approved:
-    """Turn the proposals into confirmed matches (409 if already approved or running)."""
-    matches = approval.approve(db, user, round_id)
+def approve(round_id: PathId, request: Request, db: DB, user: Staff) -> Approved:
+    """Turn the proposals into confirmed matches (409 if already approved or running), and
+    queue each pair's introduction e-mails."""
+    done = approval.approve(db, user, round_id, request.app.state.settings.mail_from)
     db.commit()
-    return Approved(round_id=round_id, status="approved", matches=len(matches))
+    return Approved(
+        round_id=round_id,
+        status="approved",
+        matches=len(done.matches),
+        introductions=done.introductions.queued,
+        without_address=done.introductions.without_address,
+    )
 
 
 @router.post("/api/rounds/{round_id}/unapprove", responses=errors(404, 409))

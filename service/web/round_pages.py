@@ -382,7 +382,7 @@ def approve(
     viewer.require(STAFF)
     viewer.check_form(csrf_token)
     try:
-        approval.approve(db, viewer.user, round_id)
+        approval.approve(db, viewer.user, round_id, request.app.state.settings.mail_from)
     except Conflict as exc:
         db.rollback()
         if not ({"mentee_ids", "mentor_ids"} & exc.extra.keys()):

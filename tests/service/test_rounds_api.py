@@ -61,7 +61,16 @@ def test_round_matches_the_command_line_solver_and_approves_once(
     assert all(p["reasons"] and p["mentor_name"] for p in proposals)
 
     answer = client.post(f"/api/rounds/{round_id}/approve", headers=staff)
-    assert answer.json() == {"round_id": round_id, "status": "approved", "matches": len(pairs)}
+    addresses = {p.mentor_id: p.email for p in problem.mentors} | {
+        p.mentee_id: p.email for p in problem.mentees
+    }
+    assert answer.json() == {
+        "round_id": round_id,
+        "status": "approved",
+        "matches": len(pairs),
+        "introductions": sum(bool(addresses[m]) + bool(addresses[e]) for m, e in pairs),
+        "without_address": sorted({p for pair in pairs for p in pair if not addresses[p]}),
+    }
     assert client.post(f"/api/rounds/{round_id}/approve", headers=staff).status_code == 409
     assert client.post(f"/api/rounds/{round_id}/run", headers=staff).status_code == 409
     matches = client.get("/api/matches", headers=staff).json()

@@ -1,0 +1,197 @@
+"""Introductions: when a round is approved, each pair hears of the other by e-mail.
+
+Two mails a match, queued in the approval's own transaction (``service.outbox``), so they
+go if and only if the approval holds: to the mentee about their mentor, and to the mentor
+about their mentee, each with the needs they share, the weekly slots both are free, the
+ways both can meet, and a first meeting proposed at the first shared slot at least a week
+ahead, as an iCalendar invitation (.ics). A person without an e-mail address gets no mail,
+and the approval says who (``Introductions.without_address``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, vCalAddress, vText
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import Match, Mentee, Mentor
+from service.outbox import queue_mail
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# When a slot's meeting starts (local time), and how long a first meeting is booked for.
+STARTS = {"am": time(9, 30), "pm": time(14, 0), "eve": time(18, 30)}
+MEETING = timedelta(hours=1)
+NOTICE = timedelta(days=7)
+LONDON = ZoneInfo("Europe/London")
+WORDS = {"am": "morning", "pm": "afternoon", "eve": "evening"}
+
+
+@dataclass
+class Introductions:
+    """What an approval sent: mails queued, and the people with no address to send to."""
+
+    queued: int = 0
+    without_address: list[str] = field(default_factory=list)
+
+
+def _values(record: dict[str, Any], key: str) -> list[str]:
+    value = record.get(key) or ""
+    items = value if isinstance(value, list) else str(value).split(";")
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _slot_order(slot: str) -> tuple[int, int]:
+    day, _, part = slot.partition("_")
+    return (
+        DAYS.index(day) if day in DAYS else 7,
+        list(STARTS).index(part) if part in STARTS else 3,
+    )
+
+
+def slot_words(slot: str) -> str:
+    """``tue_am`` -> ``Tuesday morning``."""
+    day, _, part = slot.partition("_")
+    names = dict(
+        zip(
+            DAYS,
+            ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+            strict=True,
+        )
+    )
+    return f"{names.get(day, day)} {WORDS.get(part, part)}".strip()
+
+
+def first_meeting(shared_slots: list[str], today: date) -> datetime | None:
+    """The start of the first shared slot at least ``NOTICE`` after ``today`` (London time);
+    None without a shared slot."""
+    known = sorted((s for s in shared_slots if _slot_order(s) < (7, 3)), key=_slot_order)
+    if not known:
+        return None
+    earliest = today + NOTICE
+    best: datetime | None = None
+    for slot in known:
+        day, _, part = slot.partition("_")
+        ahead = (DAYS.index(day) - earliest.weekday()) % 7
+        when = datetime.combine(earliest + timedelta(days=ahead), STARTS[part], LONDON)
+        if best is None or when < best:
+            best = when
+    return best
+
+
+def invitation(match_id: int, start: datetime, people: list[tuple[str, str]], sender: str) -> str:
+    """The first meeting as an iCalendar request to both people (name, address)."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//GP mentor matching service//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "REQUEST")
+    event = Event()
+    event.add("uid", f"match-{match_id}-first-meeting@gp-mentor-matching")
+    event.add("dtstamp", datetime.now(LONDON))
+    event.add("dtstart", start)
+    event.add("dtend", start + MEETING)
+    event.add("summary", "Mentoring: first meeting")
+    organizer = vCalAddress(f"mailto:{sender}")
+    organizer.params["cn"] = vText("GP mentoring scheme")
+    event["organizer"] = organizer
+    for name, address in people:
+        attendee = vCalAddress(f"mailto:{address}")
+        attendee.params["cn"] = vText(name)
+        attendee.params["role"] = vText("REQ-PARTICIPANT")
+        event.add("attendee", attendee, encode=False)
+    calendar.add_component(event)
+    return calendar.to_ical().decode()
+
+
+def _words(items: list[str]) -> str:
+    return ", ".join(item.replace("_", " ") for item in items) or "none recorded"
+
+
+def introduce(
+    session: Session, matches: list[Match], sender: str, today: date | None = None
+) -> Introductions:
+    """Queue the introductions of these (just confirmed) matches; the caller commits."""
+    today = today or date.today()
+    mentors = {
+        m.mentor_id: m
+        for m in session.scalars(
+            select(Mentor).where(Mentor.mentor_id.in_({x.mentor_id for x in matches}))
+        )
+    }
+    mentees = {
+        m.mentee_id: m
+        for m in session.scalars(
+            select(Mentee).where(Mentee.mentee_id.in_({x.mentee_id for x in matches}))
+        )
+    }
+    done = Introductions()
+    for match in matches:
+        mentor, mentee = mentors[match.mentor_id], mentees[match.mentee_id]
+        mentor_mail = str(mentor.record.get("email") or "").strip()
+        mentee_mail = str(mentee.record.get("email") or "").strip()
+        slots = sorted(
+            set(_values(mentor.record, "availability"))
+            & set(_values(mentee.record, "availability")),
+            key=_slot_order,
+        )
+        needs = [
+            n
+            for n in _values(mentee.record, "needs")
+            if n in set(_values(mentor.record, "focus_areas"))
+        ]
+        modes = [
+            m for m in _values(mentee.record, "modes") if m in set(_values(mentor.record, "modes"))
+        ]
+        start = first_meeting(slots, today)
+        people = [(p, a) for p, a in ((mentor.name, mentor_mail), (mentee.name, mentee_mail)) if a]
+        attachment = (
+            ("first-meeting.ics", invitation(match.id, start, people, sender)) if start else None
+        )
+        common = (
+            f"Needs you share: {_words(needs)}.\n"
+            f"Weekly times you are both free: {', '.join(map(slot_words, slots)) or 'none recorded: agree a time between you'}.\n"
+            f"Ways you can both meet: {_words(modes)}.\n"
+        )
+        proposal = (
+            f"We suggest a first meeting on {start:%A %d %B %Y at %H:%M} (the invitation is "
+            "attached); change it between you as you need.\n"
+            if start
+            else "Please agree a first meeting between you.\n"
+        )
+        for recipient, own_name, other, other_mail, role in (
+            (mentee_mail, mentee.name, mentor.name, mentor_mail, "mentor"),
+            (mentor_mail, mentor.name, mentee.name, mentee_mail, "mentee"),
+        ):
+            if not recipient:
+                continue
+            body = (
+                f"Dear {own_name},\n\n"
+                f"Your {role} in the GP mentoring scheme is {other}"
+                f"{f' ({other_mail})' if other_mail else ''}.\n\n"
+                f"{common}\n{proposal}\n"
+                "With best wishes,\nThe GP mentoring scheme\n"
+            )
+            queue_mail(
+                session,
+                kind="introduction",
+                recipient=recipient,
+                subject=f"Your GP mentoring {role}: {other}",
+                body=body,
+                about=f"match:{match.id}",
+                attachment=attachment,
+            )
+            done.queued += 1
+        done.without_address += [
+            person_id
+            for person_id, address in (
+                (mentor.mentor_id, mentor_mail),
+                (mentee.mentee_id, mentee_mail),
+            )
+            if not address
+        ]
+    done.without_address = sorted(set(done.without_address))
+    return done
