@@ -153,7 +153,7 @@ def approve(
             "another approval matched some of these mentees at the same moment: run it again",
             mentee_ids=mentee_ids,
         ) from None
-    introduced = introduce(session, matches, sender)
+    introduced = introduce(session, matches, round_settings(round_.settings), sender)
     audit.record(
         session,
         user,

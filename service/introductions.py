@@ -12,15 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vText
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matcher.errors import InputError
+from matcher.readers import mentees_file, mentors_file
+from matcher.settings import Settings
+from matcher.vocab import code_words
+from service.errors import Conflict
 from service.models import Match, Mentee, Mentor
 from service.outbox import queue_mail
+from service.people import stored_table
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # When a slot's meeting starts (local time), and how long a first meeting is booked for.
@@ -28,7 +33,6 @@ STARTS = {"am": time(9, 30), "pm": time(14, 0), "eve": time(18, 30)}
 MEETING = timedelta(hours=1)
 NOTICE = timedelta(days=7)
 LONDON = ZoneInfo("Europe/London")
-WORDS = {"am": "morning", "pm": "afternoon", "eve": "evening"}
 
 
 @dataclass
@@ -39,12 +43,6 @@ class Introductions:
     without_address: list[str] = field(default_factory=list)
 
 
-def _values(record: dict[str, Any], key: str) -> list[str]:
-    value = record.get(key) or ""
-    items = value if isinstance(value, list) else str(value).split(";")
-    return [str(item).strip() for item in items if str(item).strip()]
-
-
 def _slot_order(slot: str) -> tuple[int, int]:
     day, _, part = slot.partition("_")
     return (
@@ -53,23 +51,13 @@ def _slot_order(slot: str) -> tuple[int, int]:
     )
 
 
-def slot_words(slot: str) -> str:
-    """``tue_am`` -> ``Tuesday morning``."""
-    day, _, part = slot.partition("_")
-    names = dict(
-        zip(
-            DAYS,
-            ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-            strict=True,
-        )
-    )
-    return f"{names.get(day, day)} {WORDS.get(part, part)}".strip()
-
-
 def first_meeting(shared_slots: list[str], today: date) -> datetime | None:
     """The start of the first shared slot at least ``NOTICE`` after ``today`` (London time);
     None without a shared slot."""
-    known = sorted((s for s in shared_slots if _slot_order(s) < (7, 3)), key=_slot_order)
+    known = sorted(
+        (s for s in shared_slots if s.partition("_")[0] in DAYS and s.partition("_")[2] in STARTS),
+        key=_slot_order,
+    )
     if not known:
         return None
     earliest = today + NOTICE
@@ -107,54 +95,57 @@ def invitation(match_id: int, start: datetime, people: list[tuple[str, str]], se
     return calendar.to_ical().decode()
 
 
-def _words(items: list[str]) -> str:
-    return ", ".join(item.replace("_", " ") for item in items) or "none recorded"
+def _listed(codes: list[str]) -> str:
+    return ", ".join(map(code_words, codes))
 
 
 def introduce(
-    session: Session, matches: list[Match], sender: str, today: date | None = None
+    session: Session,
+    matches: list[Match],
+    settings: Settings,
+    sender: str,
+    today: date | None = None,
 ) -> Introductions:
-    """Queue the introductions of these (just confirmed) matches; the caller commits."""
+    """Queue the introductions of these (just confirmed) matches, reading the people's
+    records as the round did (its ``settings``); the caller commits."""
     today = today or date.today()
-    mentors = {
-        m.mentor_id: m
-        for m in session.scalars(
-            select(Mentor).where(Mentor.mentor_id.in_({x.mentor_id for x in matches}))
-        )
-    }
-    mentees = {
-        m.mentee_id: m
-        for m in session.scalars(
-            select(Mentee).where(Mentee.mentee_id.in_({x.mentee_id for x in matches}))
-        )
-    }
+    mentor_rows = session.scalars(
+        select(Mentor).where(Mentor.mentor_id.in_({x.mentor_id for x in matches}))
+    )
+    mentee_rows = session.scalars(
+        select(Mentee).where(Mentee.mentee_id.in_({x.mentee_id for x in matches}))
+    )
+    try:
+        mentors = {
+            m.mentor_id: m
+            for m in mentors_file(stored_table("mentors", list(mentor_rows)), settings).records
+        }
+        mentees = {
+            m.mentee_id: m
+            for m in mentees_file(stored_table("mentees", list(mentee_rows)), settings).records
+        }
+    except InputError:
+        raise Conflict(
+            "the records of this round's people changed since it ran and no longer read: "
+            "run it again"
+        ) from None
     done = Introductions()
     for match in matches:
         mentor, mentee = mentors[match.mentor_id], mentees[match.mentee_id]
-        mentor_mail = str(mentor.record.get("email") or "").strip()
-        mentee_mail = str(mentee.record.get("email") or "").strip()
-        slots = sorted(
-            set(_values(mentor.record, "availability"))
-            & set(_values(mentee.record, "availability")),
-            key=_slot_order,
-        )
-        needs = [
-            n
-            for n in _values(mentee.record, "needs")
-            if n in set(_values(mentor.record, "focus_areas"))
-        ]
-        modes = [
-            m for m in _values(mentee.record, "modes") if m in set(_values(mentor.record, "modes"))
-        ]
+        mentor_mail, mentee_mail = (mentor.email or "").strip(), (mentee.email or "").strip()
+        slots = sorted(mentor.availability & mentee.availability, key=_slot_order)
+        needs = [n for n in mentee.needs if n in mentor.focus_areas]  # in the mentee's order
+        modes = sorted(mentee.modes & mentor.modes)
         start = first_meeting(slots, today)
         people = [(p, a) for p, a in ((mentor.name, mentor_mail), (mentee.name, mentee_mail)) if a]
         attachment = (
             ("first-meeting.ics", invitation(match.id, start, people, sender)) if start else None
         )
         common = (
-            f"Needs you share: {_words(needs)}.\n"
-            f"Weekly times you are both free: {', '.join(map(slot_words, slots)) or 'none recorded: agree a time between you'}.\n"
-            f"Ways you can both meet: {_words(modes)}.\n"
+            f"Needs you share: {_listed(needs) or 'none recorded'}.\n"
+            "Weekly times you are both free: "
+            f"{_listed(slots) or 'none recorded: agree a time between you'}.\n"
+            f"Ways you can both meet: {_listed(modes) or 'none recorded'}.\n"
         )
         proposal = (
             f"We suggest a first meeting on {start:%A %d %B %Y at %H:%M} (the invitation is "

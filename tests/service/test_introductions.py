@@ -17,8 +17,9 @@ from scheme import run_round
 from sqlalchemy import select
 
 from matcher.data import ProblemData
+from matcher.vocab import code_words
 from service.db import transaction
-from service.introductions import first_meeting, slot_words
+from service.introductions import first_meeting
 from service.models import Match, Mentee, OutboxMail
 
 Headers = Callable[[str], dict[str, str]]
@@ -34,7 +35,7 @@ def test_the_first_meeting_is_the_first_shared_slot_a_week_ahead() -> None:
     # Monday evening is next due on Monday 14 December.
     assert first_meeting(["mon_eve"], tuesday) == datetime(2026, 12, 14, 18, 30, tzinfo=LONDON)
     assert first_meeting([], tuesday) is None
-    assert slot_words("sat_eve") == "Saturday evening"
+    assert code_words("sat_eve") == "Saturday evening"  # the words the mails use
 
 
 def _approve(client: TestClient, staff: dict[str, str]) -> tuple[int, dict[str, Any]]:
