@@ -20,6 +20,7 @@ from service.auth import UserError, check_role, new_api_token
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound
 from service.models import ApiToken, AuditEntry, User, WebSession
+from service.roles import ROLES
 
 SIGN_INS = ("auth.token", "web.sign_in")
 TokenStatus = Literal["current", "expired", "revoked"]
@@ -33,14 +34,15 @@ class UserSummary:
 
 
 def get_user(session: Session, user_id: int) -> User:
+    """A member of staff; mentors' and mentees' sign-ins are not users to manage here."""
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or user.role not in ROLES:
         raise NotFound(f"no user with id {user_id}")
     return user
 
 
 def user_named(session: Session, name: str) -> User:
-    user = session.scalar(select(User).where(User.name == name))
+    user = session.scalar(select(User).where(User.name == name, User.role.in_(ROLES)))
     if user is None:
         raise NotFound(f"no user named {name!r}")
     return user
@@ -48,7 +50,11 @@ def user_named(session: Session, name: str) -> User:
 
 def summaries(session: Session, limit: int = 1000, offset: int = 0) -> list[UserSummary]:
     """Users by name, each with their current tokens and last sign-in (from the audit log)."""
-    users = list(session.scalars(select(User).order_by(User.name).limit(limit).offset(offset)))
+    users = list(
+        session.scalars(
+            select(User).where(User.role.in_(ROLES)).order_by(User.name).limit(limit).offset(offset)
+        )
+    )
     return _summarise(session, users)
 
 

@@ -36,6 +36,7 @@ from service.models import (
     Round,
     User,
 )
+from service.outbox import MailSetup
 from service.people import active_match_counts, actively_matched_mentees, stored_table
 from service.round_inputs import round_settings
 from service.rounds import get_round
@@ -85,11 +86,9 @@ class Approval:
     introductions: Introductions
 
 
-def approve(
-    session: Session, user: User, round_id: int, sender: str = "matching@localhost"
-) -> Approval:
+def approve(session: Session, user: User, round_id: int, setup: MailSetup) -> Approval:
     """Confirm the round's proposals as matches and queue each pair's introductions (from
-    ``sender``), in one transaction; a second approval gets 409."""
+    ``setup``), in one transaction; a second approval gets 409."""
     now = utcnow()
     claimed = session.execute(
         update(Round)
@@ -153,7 +152,7 @@ def approve(
             "another approval matched some of these mentees at the same moment: run it again",
             mentee_ids=mentee_ids,
         ) from None
-    introduced = introduce(session, matches, round_settings(round_.settings), sender)
+    introduced = introduce(session, matches, round_settings(round_.settings), setup)
     audit.record(
         session,
         user,

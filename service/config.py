@@ -57,6 +57,11 @@ class ServiceSettings(BaseSettings):
     smtp_url: str = ""
     mail_from: str = "matching@localhost"
     mail_interval_seconds: float = Field(default=10.0, ge=0.2, le=3600)
+    # The address people reach the service at, for the links in its mails (sign-in, surveys,
+    # returns): https://mentoring.example.org behind a proxy.
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
+    )
     # Logs: text (one readable line per event) or json (one object per line, for a collector).
     log_format: Literal["text", "json"] = "text"
     # Web sessions: set MATCHER_SECURE_COOKIES=true when the service is behind HTTPS.

@@ -23,8 +23,9 @@ from matcher.readers import mentees_file, mentors_file
 from matcher.settings import Settings
 from matcher.vocab import code_words
 from service.errors import Conflict
+from service.mail_templates import compose
 from service.models import Match, Mentee, Mentor
-from service.outbox import queue_mail
+from service.outbox import MailSetup, queue_mail
 from service.people import stored_table
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -103,7 +104,7 @@ def introduce(
     session: Session,
     matches: list[Match],
     settings: Settings,
-    sender: str,
+    setup: MailSetup,
     today: date | None = None,
 ) -> Introductions:
     """Queue the introductions of these (just confirmed) matches, reading the people's
@@ -139,38 +140,30 @@ def introduce(
         start = first_meeting(slots, today)
         people = [(p, a) for p, a in ((mentor.name, mentor_mail), (mentee.name, mentee_mail)) if a]
         attachment = (
-            ("first-meeting.ics", invitation(match.id, start, people, sender)) if start else None
-        )
-        common = (
-            f"Needs you share: {_listed(needs) or 'none recorded'}.\n"
-            "Weekly times you are both free: "
-            f"{_listed(slots) or 'none recorded: agree a time between you'}.\n"
-            f"Ways you can both meet: {_listed(modes) or 'none recorded'}.\n"
-        )
-        proposal = (
-            f"We suggest a first meeting on {start:%A %d %B %Y at %H:%M} (the invitation is "
-            "attached); change it between you as you need.\n"
+            ("first-meeting.ics", invitation(match.id, start, people, setup.sender))
             if start
-            else "Please agree a first meeting between you.\n"
+            else None
         )
-        for recipient, own_name, other, other_mail, role in (
-            (mentee_mail, mentee.name, mentor.name, mentor_mail, "mentor"),
-            (mentor_mail, mentor.name, mentee.name, mentee_mail, "mentee"),
+        shared = {
+            "needs": _listed(needs),
+            "slots": _listed(slots),
+            "modes": _listed(modes),
+            "first_meeting": f"{start:%A %d %B %Y at %H:%M}" if start else "",
+            "sign_in_url": setup.link("/me/sign-in"),
+        }
+        for recipient, own_name, other, other_mail, kind in (
+            (mentee_mail, mentee.name, mentor.name, mentor_mail, "introduction_to_mentee"),
+            (mentor_mail, mentor.name, mentee.name, mentee_mail, "introduction_to_mentor"),
         ):
             if not recipient:
                 continue
-            body = (
-                f"Dear {own_name},\n\n"
-                f"Your {role} in the GP mentoring scheme is {other}"
-                f"{f' ({other_mail})' if other_mail else ''}.\n\n"
-                f"{common}\n{proposal}\n"
-                "With best wishes,\nThe GP mentoring scheme\n"
-            )
+            context = {"name": own_name, "other_name": other, "other_email": other_mail}
+            subject, body = compose(session, kind, {**shared, **context})
             queue_mail(
                 session,
-                kind="introduction",
+                kind=kind,
                 recipient=recipient,
-                subject=f"Your GP mentoring {role}: {other}",
+                subject=subject,
                 body=body,
                 about=f"match:{match.id}",
                 attachment=attachment,

@@ -379,6 +379,10 @@ class Application(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # staff (entered through the API or pages) | online (the public form)
+    source: Mapped[str] = mapped_column(String(8), default="staff", server_default="staff")
+    # The application form's other fields (telephone, practice, qualifications, motivation).
+    details: Mapped[dict[str, Any] | None] = mapped_column()
 
 
 class TrainingRecord(Base):
@@ -391,3 +395,88 @@ class TrainingRecord(Base):
     completed_on: Mapped[date | None] = mapped_column(Date)
     reimbursed_sessions: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Participant(Base):
+    """A mentor or mentee who signs in: a ``users`` row of their kind's role (no password),
+    tied to their record. A person has at most one."""
+
+    __tablename__ = "participants"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))  # mentor | mentee
+    person_id: Mapped[str] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (
+        CheckConstraint("kind IN ('mentor', 'mentee')", name="ck_participants_kind"),
+        UniqueConstraint("kind", "person_id", name="uq_participants_person"),
+    )
+
+
+class SignInLink(Base):
+    """A one-time sign-in link sent by e-mail; only its hash is kept."""
+
+    __tablename__ = "sign_in_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+SURVEY_RATINGS = ("overall", "fit", "usefulness")
+
+
+class Survey(Base):
+    """One side's feedback on a match at one stage (after the first meeting, at the end):
+    created unanswered, answered once."""
+
+    __tablename__ = "surveys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"), index=True)
+    side: Mapped[str] = mapped_column(String(8))  # mentor | mentee
+    stage: Mapped[str] = mapped_column(String(16))  # first_meeting | end
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    overall: Mapped[int | None] = mapped_column(Integer)
+    fit: Mapped[int | None] = mapped_column(Integer)
+    usefulness: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint("side IN ('mentor', 'mentee')", name="ck_surveys_side"),
+        CheckConstraint("stage IN ('first_meeting', 'end')", name="ck_surveys_stage"),
+        CheckConstraint(
+            "answered_at IS NULL OR (overall IS NOT NULL AND fit IS NOT NULL "
+            "AND usefulness IS NOT NULL)",
+            name="ck_surveys_answered",
+        ),
+        *(
+            CheckConstraint(
+                f"{name} IS NULL OR ({name} >= 1 AND {name} <= 5)", name=f"ck_surveys_{name}"
+            )
+            for name in SURVEY_RATINGS
+        ),
+        UniqueConstraint("match_id", "side", "stage", name="uq_surveys_match_side_stage"),
+    )
+
+
+class ReturnReminder(Base):
+    """The month-end reminder a mentor was sent for a month: the key makes it once."""
+
+    __tablename__ = "return_reminders"
+    mentor_id: Mapped[str] = mapped_column(ForeignKey("mentors.mentor_id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    queued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MailTemplate(Base):
+    """The scheme's own wording of one kind of mail (``service.mail_templates``)."""
+
+    __tablename__ = "mail_templates"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -14,6 +14,7 @@ import io
 import logging
 import smtplib
 import zipfile
+from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -21,6 +22,7 @@ from email.utils import formatdate, make_msgid
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.config import ServiceSettings
 from service.db import transaction, utcnow
 from service.models import OutboxMail
 from service.smtp_address import SmtpServer
@@ -30,6 +32,21 @@ MOST_TRIES = 5
 # The pause before each next try: a mail server down for an hour loses nothing.
 PAUSES = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
 HOLD = timedelta(minutes=2)  # a claimed row's hold: longer than one send takes
+
+
+@dataclass(frozen=True)
+class MailSetup:
+    """Who mails are from, and the service's public address for the links in them."""
+
+    sender: str
+    site: str
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> MailSetup:
+        return cls(settings.mail_from, settings.public_url.rstrip("/"))
+
+    def link(self, path: str) -> str:
+        return f"{self.site}{path}"
 
 
 def queue_mail(

@@ -16,6 +16,7 @@ from service.roles import (
     ADMINS,
     EVENT_READERS,
     ORGANISERS,
+    PARTICIPANT_ROLES,
     PEOPLE_READERS,
     REPORT_READERS,
     ROUND_READERS,
@@ -61,6 +62,9 @@ def current_user(
             401, "unknown, expired or revoked token", {"WWW-Authenticate": "Bearer"}
         )
     token, user = found
+    if user.role in PARTICIPANT_ROLES:
+        # Mentors and mentees have their own pages (/me); the API is the staff's.
+        raise HTTPException(403, "the API is for scheme staff: mentors and mentees use /me")
     reading = request.method in ("GET", "HEAD")
     token_used(request.app.state.sessions if reading else db, token)
     return user

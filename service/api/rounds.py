@@ -21,6 +21,7 @@ from service.api.schemas import (
     Timestamp,
     errors,
 )
+from service.outbox import MailSetup
 
 router = APIRouter(tags=["rounds"], responses=SIGNED_IN)
 
@@ -254,7 +255,7 @@ def remove_pair(round_id: PathId, pair_id: PathId, db: DB, user: Staff) -> None:
 def approve(round_id: PathId, request: Request, db: DB, user: Staff) -> Approved:
     """Turn the proposals into confirmed matches (409 if already approved or running), and
     queue each pair's introduction e-mails."""
-    done = approval.approve(db, user, round_id, request.app.state.settings.mail_from)
+    done = approval.approve(db, user, round_id, MailSetup.from_settings(request.app.state.settings))
     db.commit()
     return Approved(
         round_id=round_id,

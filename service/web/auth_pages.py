@@ -13,9 +13,10 @@ from service import audit
 from service.api.auth import SignInService
 from service.api.deps import DB, Settings
 from service.auth import PASSWORD_MAX
+from service.roles import PARTICIPANT_ROLES
 from service.sign_in import TooManyAttempts, WrongPassword, client_address, signed_in_user
 from service.web import sessions
-from service.web.deps import CurrentViewer, render
+from service.web.deps import AnyViewer, render
 from service.web.paging import safe_back
 
 router = APIRouter(include_in_schema=False)
@@ -28,8 +29,11 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/")
 def home(request: Request, db: DB) -> Response:
-    signed_in = sessions.find(db, request.cookies.get(sessions.COOKIE)) is not None
-    return RedirectResponse("/rounds" if signed_in else "/login", status_code=303)
+    found = sessions.find(db, request.cookies.get(sessions.COOKIE))
+    if found is None:
+        return RedirectResponse("/login", status_code=303)
+    participant = found[0].role in PARTICIPANT_ROLES
+    return RedirectResponse("/me" if participant else "/rounds", status_code=303)
 
 
 @router.get("/login")
@@ -108,12 +112,12 @@ async def login(
 def logout(
     request: Request,
     db: DB,
-    viewer: CurrentViewer,
+    viewer: AnyViewer,
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     viewer.check_form(csrf_token)
     sessions.end(db, request.cookies.get(sessions.COOKIE))
     db.commit()
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse("/me/sign-in" if viewer.participant else "/login", status_code=303)
     response.delete_cookie(sessions.COOKIE)
     return response

@@ -16,10 +16,11 @@ from matcher.scoring import parts_line
 from matcher.vocab import code_words, words_in
 from service.api.deps import DB, role_refusal
 from service.errors import ServiceError
-from service.models import User, WebSession
+from service.models import Participant, User, WebSession
 from service.roles import (
     ADMINS,
     EVENT_READERS,
+    PARTICIPANT_ROLES,
     PEOPLE_READERS,
     REPORT_READERS,
     ROUND_READERS,
@@ -63,6 +64,11 @@ class Viewer:
     web: WebSession
 
     @property
+    def participant(self) -> bool:
+        """A mentor or mentee signed in with a link: only the pages under /me are theirs."""
+        return self.user.role in PARTICIPANT_ROLES
+
+    @property
     def named(self) -> bool:
         """Analysts see pseudonymised pages: ids, never names."""
         return self.user.role != "analyst"
@@ -80,6 +86,11 @@ class Viewer:
 
     @property
     def nav(self) -> list[tuple[str, str]]:
+        if self.participant:
+            own = [("My record", "/me"), ("My surveys", "/me/surveys")]
+            if self.user.role == "mentor":
+                own.insert(1, ("Monthly return", "/me/return"))
+            return own
         links = [
             ("Import", "/import", STAFF),
             ("Rounds", "/rounds", ROUND_READERS),
@@ -99,7 +110,8 @@ class Viewer:
         return [(name, href) for name, href, roles in links if self.may(roles)]
 
 
-def current_viewer(request: Request, db: DB) -> Viewer:
+def signed_in_viewer(request: Request, db: DB) -> Viewer:
+    """Whoever is signed in, staff or participant (sign-out is for both)."""
     found = sessions.find(db, request.cookies.get(sessions.COOKIE))
     if found is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -107,7 +119,37 @@ def current_viewer(request: Request, db: DB) -> Viewer:
     return Viewer(*found)
 
 
+def current_viewer(viewer: Annotated[Viewer, Depends(signed_in_viewer)]) -> Viewer:
+    """A member of staff: every page but those under /me refuses mentors and mentees."""
+    if viewer.participant:
+        raise Forbidden("this page is for the scheme's staff: your own pages are at /me")
+    return viewer
+
+
+AnyViewer = Annotated[Viewer, Depends(signed_in_viewer)]
 CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
+
+
+@dataclass(frozen=True)
+class ParticipantViewer:
+    """A mentor or mentee signed in with a link, and the record they are."""
+
+    viewer: Viewer
+    kind: str  # mentor | mentee
+    person_id: str
+
+
+def current_participant(
+    viewer: Annotated[Viewer, Depends(signed_in_viewer)], db: DB
+) -> ParticipantViewer:
+    """The pages under /me: for mentors and mentees only (staff use the staff pages)."""
+    row = db.get(Participant, viewer.user.id) if viewer.participant else None
+    if row is None:
+        raise Forbidden("these pages are for mentors and mentees who signed in with a link")
+    return ParticipantViewer(viewer, row.kind, row.person_id)
+
+
+CurrentParticipant = Annotated[ParticipantViewer, Depends(current_participant)]
 
 
 def render(

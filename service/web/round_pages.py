@@ -18,6 +18,7 @@ from service.api.schemas import LINE, LINES
 from service.errors import Conflict, Invalid, NotFound
 from service.job_records import job_view, queue_position, request_cancel
 from service.models import Job, Mentee, Mentor, Round
+from service.outbox import MailSetup
 from service.roles import ROUND_READERS, STAFF
 from service.web.deps import Csrf, CurrentViewer, confirm_page, render
 from service.web.paging import PER_PAGE, Back, PageNumber, PerPage, page_of
@@ -382,7 +383,9 @@ def approve(
     viewer.require(STAFF)
     viewer.check_form(csrf_token)
     try:
-        approval.approve(db, viewer.user, round_id, request.app.state.settings.mail_from)
+        approval.approve(
+            db, viewer.user, round_id, MailSetup.from_settings(request.app.state.settings)
+        )
     except Conflict as exc:
         db.rollback()
         if not ({"mentee_ids", "mentor_ids"} & exc.extra.keys()):

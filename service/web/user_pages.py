@@ -28,7 +28,15 @@ from service.errors import Conflict, Invalid, ServiceError
 from service.roles import ADMINS, ROLES
 from service.sign_in import TooManyAttempts, WrongPassword, client_address, signed_in_user
 from service.web import sessions
-from service.web.deps import Csrf, CurrentViewer, Forbidden, Viewer, current_viewer, render
+from service.web.deps import (
+    Csrf,
+    CurrentViewer,
+    Forbidden,
+    Viewer,
+    current_viewer,
+    render,
+    signed_in_viewer,
+)
 
 router = APIRouter(include_in_schema=False)
 Password = Annotated[str, Form(max_length=PASSWORD_MAX)]
@@ -50,7 +58,7 @@ class TooManyAttemptsPage(ServiceError):
 def viewer_without_lock(request: Request) -> Viewer:
     """The signed-in viewer, read in a session that is closed before the handler runs."""
     with request.app.state.read_sessions() as db:
-        return current_viewer(request, db)
+        return current_viewer(signed_in_viewer(request, db))
 
 
 LockFreeViewer = Annotated[Viewer, Depends(viewer_without_lock)]
