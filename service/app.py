@@ -19,11 +19,14 @@ from service.api import (
     events,
     exclusions,
     jobs,
+    mail_templates,
     matches,
+    outbox,
     people,
     reports,
     rounds,
     sessions,
+    surveys,
     tokens,
     training,
     users,
@@ -54,6 +57,9 @@ ROUTERS = (
     audit_log.router,
     users.router,
     tokens.router,
+    outbox.router,
+    mail_templates.router,
+    surveys.router,
 )
 
 
