@@ -39,6 +39,7 @@ from service.mail_sender import MailSender
 from service.queue import queue_answers
 from service.sign_in import SignIn
 from service.sign_in_guard import SignInGuard
+from service.sign_in_links import link_guard
 from service.web import site
 from service.workers import make_runner
 
@@ -108,6 +109,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         sessions,
         settings.password_checks,
     )
+    app.state.link_guard = link_guard(settings)
     install_handlers(app, html=site.html_error)
     # Scrapes only read: the read sessions, which on SQLite take no write lock.
     metrics.install(app, app.state.read_sessions)

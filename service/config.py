@@ -57,6 +57,9 @@ class ServiceSettings(BaseSettings):
     smtp_url: str = ""
     mail_from: str = "matching@localhost"
     mail_interval_seconds: float = Field(default=10.0, ge=0.2, le=3600)
+    # Month-end reminders to mentors who owe a monthly return (service/return_reminders.py),
+    # queued by the processes that run jobs.
+    return_reminders: bool = True
     # The address people reach the service at, for the links in its mails (sign-in, surveys,
     # returns): https://mentoring.example.org behind a proxy.
     public_url: str = Field(
@@ -74,6 +77,13 @@ class ServiceSettings(BaseSettings):
     sign_in_failures_per_account: int = Field(default=5, ge=1)
     sign_in_failures_per_address: int = Field(default=30, ge=1)
     sign_in_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Applications through the public form (/apply) accepted from one client address an hour.
+    applications_per_address_per_hour: int = Field(default=5, ge=1)
+    # Mentors and mentees sign in with a one-time link by e-mail (service/sign_in_links.py):
+    # its life, and the links one address, or one client, may ask for within the window.
+    sign_in_link_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    sign_in_links_per_email: int = Field(default=3, ge=1)
+    sign_in_links_per_address: int = Field(default=20, ge=1)
     # Where the counts live: memory:// (this process) or e.g. redis://127.0.0.1:6379/0,
     # shared by every process of the service.
     rate_limit_storage: str = "memory://"

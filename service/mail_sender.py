@@ -1,51 +1,74 @@
-"""Sends the outbox (``service.outbox``) from the processes that run jobs: a thread that
-looks every ``MATCHER_MAIL_INTERVAL_SECONDS`` for mail that is due."""
+"""The mail loop of the processes that run jobs: a thread that sends the outbox
+(``service.outbox``) every ``MATCHER_MAIL_INTERVAL_SECONDS`` when SMTP is configured, and
+queues the month-end return reminders (``service.return_reminders``) when they are due,
+whether or not SMTP is configured (without it they wait in the outbox to be downloaded)."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from datetime import date
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import ServiceSettings
-from service.outbox import SmtpServer, deliver_due
+from service.outbox import MailSetup, SmtpServer, deliver_due
+from service.return_reminders import remind_if_due
 
 log = logging.getLogger(__name__)
+REMINDERS_EVERY = 3600.0  # seconds between looks for due reminders (the first at start)
 
 
 class MailSender:
-    """The outbox's sender thread; ``stop`` ends it after the send in hand."""
+    """The mail loop's thread; ``stop`` ends it after the send in hand."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], server: SmtpServer, sender: str, interval: float
+        self,
+        sessions: sessionmaker[Session],
+        server: SmtpServer | None,
+        setup: MailSetup,
+        interval: float,
     ):
-        self._sessions, self._server, self._sender = sessions, server, sender
+        self._sessions, self._server, self._setup = sessions, server, setup
         self._interval = interval
+        self.reminders = True
+        self._next_reminders = 0.0
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mail-sender", daemon=True)
 
     @classmethod
     def from_settings(
         cls, settings: ServiceSettings, sessions: sessionmaker[Session]
-    ) -> MailSender | None:
-        """A sender when ``MATCHER_SMTP_URL`` is set (ValueError, naming the setting, when it
-        cannot be read); None without it: mail waits in the outbox to be downloaded."""
-        if not settings.smtp_url:
-            return None
-        server = SmtpServer.from_url(settings.smtp_url)
-        return cls(sessions, server, settings.mail_from, settings.mail_interval_seconds)
+    ) -> MailSender:
+        """The loop, sending over ``MATCHER_SMTP_URL`` when it is set (ValueError, naming the
+        setting, when it cannot be read)."""
+        server = SmtpServer.from_url(settings.smtp_url) if settings.smtp_url else None
+        sender = cls(
+            sessions, server, MailSetup.from_settings(settings), settings.mail_interval_seconds
+        )
+        sender.reminders = settings.return_reminders
+        return sender
 
     def start(self) -> MailSender:
         self._thread.start()
         return self
 
     def _run(self) -> None:
-        while not self._stopping.wait(self._interval):
-            try:
-                deliver_due(self._sessions, self._server, self._sender)
-            except Exception as exc:  # the database may be away a moment: next time
-                log.warning("sending the outbox: %s", type(exc).__name__)
+        while True:
+            self._once()
+            if self._stopping.wait(self._interval):
+                return
+
+    def _once(self) -> None:
+        try:
+            if self.reminders and time.monotonic() >= self._next_reminders:
+                self._next_reminders = time.monotonic() + REMINDERS_EVERY
+                remind_if_due(self._sessions, self._setup, date.today())
+            if self._server is not None:
+                deliver_due(self._sessions, self._server, self._setup.sender)
+        except Exception as exc:  # the database may be away a moment: next time
+            log.warning("mail loop: %s", type(exc).__name__)
 
     def stop(self) -> None:
         self._stopping.set()

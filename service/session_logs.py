@@ -337,10 +337,14 @@ def log_return(
     form_id: str,
     rows: Sequence[TypedRow],
     today: date,
+    *,
+    none_held: bool = False,
 ) -> ReturnLogged:
     """Log a mentor's monthly return in the caller's transaction (not committed): every row
     or none (``ReturnInvalid`` names the bad rows). Each session is audited as the API
-    audits it, and the return once under its one-time ``form_id``.
+    audits it, and the return once under its one-time ``form_id``. ``none_held``: the mentor
+    says they held no session that month (a nil return, so no reminder is due), refused
+    with rows filled in.
 
     The same form sent twice logs once: the return is stored first under ``form_id``, the
     primary key of ``session_returns``, so a second sending (waiting on the first's row on
@@ -357,7 +361,17 @@ def log_return(
     except IntegrityError:
         return ReturnLogged(0, 0, repeated=True)
     matches = return_matches(db, mentor_id, month)
-    entries = check_return(rows, matches, month, today)
+    if none_held:
+        if any(not row.blank for row in rows):
+            raise ReturnInvalid(
+                {}, "You said no sessions were held but entered some: clear one or the other."
+            )
+        start, _end = month_bounds(month)
+        if start > today:
+            raise ReturnInvalid({}, f"{start:%B %Y} has not started: send its return after it.")
+        entries: list[Entry] = []
+    else:
+        entries = check_return(rows, matches, month, today)
     for entry in entries:
         log_session(db, user, entry.match_id, entry.held_on, entry.minutes, today)
     kept.sessions = len(entries)

@@ -59,13 +59,22 @@ def _key(kind: str, value: str) -> str:
 class SignInGuard:
     """Counts failures; says whether, and for how long, the next attempt must wait."""
 
-    def __init__(self, storage: str, per_account: int, per_address: int, minutes: int):
+    def __init__(
+        self,
+        storage: str,
+        per_account: int,
+        per_address: int,
+        minutes: int,
+        namespace: str = NAMESPACE,
+    ):
+        """``namespace`` keeps apart the counts of different limits on one storage (failed
+        passwords; sign-in links asked for, see ``service.sign_in_links``)."""
         self.storage_uri = storage
         self.minutes = minutes
-        self.account_limit = RateLimitItemPerMinute(per_account, minutes, namespace=NAMESPACE)
-        self.address_limit = RateLimitItemPerMinute(per_address, minutes, namespace=NAMESPACE)
+        self.account_limit = RateLimitItemPerMinute(per_account, minutes, namespace=namespace)
+        self.address_limit = RateLimitItemPerMinute(per_address, minutes, namespace=namespace)
         # One report of a lock per window, however many attempts it refuses.
-        self.report_limit = RateLimitItemPerMinute(1, minutes, namespace=f"{NAMESPACE}-report")
+        self.report_limit = RateLimitItemPerMinute(1, minutes, namespace=f"{namespace}-report")
         options: dict[str, float | str | bool] = {"wrap_exceptions": True}
         if storage.startswith(("redis", "rediss")):
             # A Redis that does not answer costs a second, not a hung sign-in.

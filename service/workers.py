@@ -53,8 +53,7 @@ def run_worker(settings: ServiceSettings, concurrency: int) -> int:
     signal.signal(signal.SIGINT, on_signal)
     runner.reap()
     runner.start_workers(concurrency)
-    if mail is not None:
-        mail.start()
+    mail.start()
     log.info("worker %s: running jobs on %d thread(s)", runner.worker, concurrency)
     try:
         while not stop.wait(1.0):
@@ -62,8 +61,7 @@ def run_worker(settings: ServiceSettings, concurrency: int) -> int:
                 log.warning("worker %s: its lease keeper stopped; exiting", runner.worker)
                 return 1
     finally:
-        if mail is not None:
-            mail.stop()
+        mail.stop()
         runner.shutdown()
         engine.dispose()
     log.info("worker %s: stopped", runner.worker)

@@ -101,6 +101,8 @@ class Viewer:
             ("Sessions", "/sessions", REPORT_READERS),
             ("Training", "/training", STAFF),
             ("Applications", "/applications", STAFF),
+            ("Outbox", "/outbox", STAFF),
+            ("Mail wording", "/mail-templates", STAFF),
             ("Reports", "/reports", REPORT_READERS),
             ("Events", "/events", EVENT_READERS),
             ("Users", "/users", ADMINS),
@@ -122,7 +124,7 @@ def signed_in_viewer(request: Request, db: DB) -> Viewer:
 def current_viewer(viewer: Annotated[Viewer, Depends(signed_in_viewer)]) -> Viewer:
     """A member of staff: every page but those under /me refuses mentors and mentees."""
     if viewer.participant:
-        raise Forbidden("this page is for the scheme's staff: your own pages are at /me")
+        raise Forbidden("this page is for scheme staff: your own pages are at /me")
     return viewer
 
 

@@ -8,6 +8,7 @@ record for staff but the diversity columns for admins only, and the history for 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -170,7 +171,8 @@ def _person(
     person = person_edit.get_person(db, spec, person_id)
     (summary,) = person_edit.summaries(db, spec, [person])
     can_edit = viewer.may(STAFF)
-    fields, general = _fields(spec, person, viewer, typed, problems) if can_edit else ([], [])
+    columns = person_edit.editable_columns(spec, diversity=viewer.may(ADMINS))
+    fields, general = edit_fields(spec, person, columns, typed, problems) if can_edit else ([], [])
     found = person_edit.matches_of(db, spec, person_id) if viewer.may(REPORT_READERS) else None
     status_code = 422 if problems else 409 if stale else 200
     return render(
@@ -194,20 +196,19 @@ def _person(
     )
 
 
-def _fields(
+def edit_fields(
     spec: Kind,
     person: PersonRow,
-    viewer: Viewer,
+    columns: Sequence[str],
     typed: dict[str, str] | None,
     problems: InputError | None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """The form's fields, each with its value (as typed, or as stored), its choices and the
-    problems found in it; and the problems that belong to no field of the form."""
-    columns = person_edit.editable_columns(spec, diversity=viewer.may(ADMINS))
+    """The form's fields (``columns``), each with its value (as typed, or as stored), its
+    choices and the problems found in it; and the problems that belong to no field."""
     by_column: dict[str, list[str]] = {}
     general: list[str] = []
     for problem in problems.problems if problems else ():
-        if problem.column in columns:
+        if problem.column is not None and problem.column in columns:
             by_column.setdefault(problem.column, []).append(problem.message)
         else:
             label = LABELS.get(problem.column or "", (problem.column or "", ""))[0]

@@ -108,7 +108,7 @@ def list_sessions(
         viewer,
         month=month,
         month_error="",
-        month_name=_month_name(month) if month else "",
+        month_name=month_words(month) if month else "",
         q=search,
         sessions=_rows(db, found, viewer.named),
         totals=totals,
@@ -152,12 +152,12 @@ def last_month(today: date) -> str:
     return f"{today.replace(day=1) - timedelta(days=1):%Y-%m}"
 
 
-def _month_name(month: str) -> str:
+def month_words(month: str) -> str:
     start, _end = session_logs.month_bounds(month)
     return f"{start:%B %Y}"
 
 
-def _shift(month: str, by: int) -> str:
+def shift_month(month: str, by: int) -> str:
     start, end = session_logs.month_bounds(month)
     day = end if by > 0 else start - timedelta(days=1)
     return f"{day:%Y-%m}"
@@ -174,6 +174,7 @@ def monthly_return(
     logged: Annotated[int, Query(ge=0, le=MAX_ROWS)] = 0,
     mentees: Annotated[int, Query(ge=0, le=MAX_ROWS)] = 0,
     repeated: bool = False,
+    none: bool = False,
 ) -> Response:
     """Choose a mentor (searched by id or name) and a month (default: last month), then
     enter the month's sessions of each of their matches in one form."""
@@ -191,15 +192,7 @@ def monthly_return(
         chosen = db.get(Mentor, mentor.strip())
         if chosen is None:
             raise NotFound(f"no mentor with id {mentor.strip()}")
-    if repeated:
-        notice = "This return had already been logged: nothing was logged twice."
-    elif logged:
-        notice = (
-            f"{logged} session{'s' if logged != 1 else ''} logged for "
-            f"{mentees} mentee{'s' if mentees != 1 else ''}."
-        )
-    else:
-        notice = ""
+    notice = return_notice(repeated, none, logged, mentees, month)
     return _return_page(request, db, viewer, chosen, month, q.strip(), today, notice=notice)
 
 
@@ -215,34 +208,71 @@ def log_return(
     match: Annotated[list[int], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     held_on: Column = [],  # noqa: B006
     minutes: Column = [],  # noqa: B006
+    none_held: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
     """Log every filled-in row of a return in one transaction: all or nothing. Bad rows show
     the form again (422) with each problem next to its row and everything typed kept; the
-    same form sent twice logs once. Then back to the return, with how much was logged."""
+    same form sent twice logs once; "none held" sends a return of no sessions. Then back to
+    the return, with how much was logged."""
     viewer.require(STAFF)
     viewer.check_form(csrf_token)
-    if not len(match) == len(held_on) == len(minutes) <= MAX_ROWS:
-        raise Invalid("the return's rows came incomplete: reload the page and enter them again")
-    if any(len(text) > 40 for text in [*held_on, *minutes]):
-        raise Invalid("a date or minutes is too long: reload the page and enter them again")
-    rows = [TypedRow(*row) for row in zip(match, held_on, minutes, strict=True)]
+    rows = typed_rows(match, held_on, minutes)
     today = date.today()
+    nil = none_held == "yes"
     try:
-        done = session_logs.log_return(db, viewer.user, mentor, month, form_id, rows, today)
+        done = session_logs.log_return(
+            db, viewer.user, mentor, month, form_id, rows, today, none_held=nil
+        )
     except ReturnInvalid as exc:
         db.rollback()
         chosen = db.get(Mentor, mentor)
         return _return_page(
-            request, db, viewer, chosen, month, "", today, typed=rows, invalid=exc, form_id=form_id
+            request,
+            db,
+            viewer,
+            chosen,
+            month,
+            "",
+            today,
+            typed=rows,
+            invalid=exc,
+            form_id=form_id,
+            none_held=nil,
         )
     db.commit()
-    told = (
-        {"repeated": "true"}
-        if done.repeated
-        else {"logged": done.sessions, "mentees": done.mentees}
-    )
-    query = urlencode({"mentor": mentor, "month": month, **told})
+    query = urlencode({"mentor": mentor, "month": month, **told(done)})
     return RedirectResponse(f"/sessions/return?{query}#return", status_code=303)
+
+
+def typed_rows(match: list[int], held_on: list[str], minutes: list[str]) -> list[TypedRow]:
+    """A return form's columns as rows; a form whose columns do not line up is refused."""
+    if not len(match) == len(held_on) == len(minutes) <= MAX_ROWS:
+        raise Invalid("the return's rows came incomplete: reload the page and enter them again")
+    if any(len(text) > 40 for text in [*held_on, *minutes]):
+        raise Invalid("a date or minutes is too long: reload the page and enter them again")
+    return [TypedRow(*row) for row in zip(match, held_on, minutes, strict=True)]
+
+
+def told(done: session_logs.ReturnLogged) -> dict[str, str]:
+    """What the page after a return says, as query parameters (see ``return_notice``)."""
+    if done.repeated:
+        return {"repeated": "true"}
+    if not done.sessions:
+        return {"none": "true"}
+    return {"logged": str(done.sessions), "mentees": str(done.mentees)}
+
+
+def return_notice(repeated: bool, none: bool, logged: int, mentees: int, month: str) -> str:
+    if repeated:
+        return "This return had already been logged: nothing was logged twice."
+    if none:
+        return f"A return of no sessions in {month_words(month)} was sent."
+    if logged:
+        return (
+            f"{logged} session{'s' if logged != 1 else ''} logged for "
+            f"{mentees} mentee{'s' if mentees != 1 else ''}."
+        )
+    return ""
 
 
 def _return_page(
@@ -259,16 +289,33 @@ def _return_page(
     typed: list[TypedRow] | None = None,
     invalid: ReturnInvalid | None = None,
     form_id: str = "",
+    none_held: bool = False,
 ) -> Response:
     found, found_total = session_logs.find_mentors(db, q) if q else ([], 0)
+    context = return_context(
+        db, mentor, month, today, month_error, typed, invalid, form_id, none_held
+    )
+    context |= {"q": q, "found": found, "found_total": found_total, "notice": notice}
+    status = 422 if invalid or month_error else 200
+    return render(request, "session_return.html", viewer, status_code=status, **context)
+
+
+def return_context(
+    db: Session,
+    mentor: Mentor | None,
+    month: str,
+    today: date,
+    month_error: str = "",
+    typed: list[TypedRow] | None = None,
+    invalid: ReturnInvalid | None = None,
+    form_id: str = "",
+    none_held: bool = False,
+) -> dict[str, Any]:
+    """What a return form shows of ``mentor`` in ``month`` (``return_form.html``)."""
     context: dict[str, Any] = {
         "mentor": mentor,
         "month": month,
         "month_error": month_error,
-        "q": q,
-        "found": found,
-        "found_total": found_total,
-        "notice": notice,
         "this_month": f"{today:%Y-%m}",
         "views": [],
         "general": invalid.general if invalid else "",
@@ -276,24 +323,24 @@ def _return_page(
         "form_id": form_id or secrets.token_urlsafe(24),
         "future": False,
         "problems": 0,
+        "none_held": none_held,
     }
     if mentor is not None and not month_error:
         start, end = session_logs.month_bounds(month)
-        views, stray = _views(db, mentor.mentor_id, month, today, typed, invalid)
+        views, stray = return_views(db, mentor.mentor_id, month, today, typed, invalid)
         context |= {
             "month_name": f"{start:%B %Y}",
-            "previous": _shift(month, -1),
-            "next": _shift(month, 1) if end <= today else "",
+            "previous": shift_month(month, -1),
+            "next": shift_month(month, 1) if end <= today else "",
             "future": start > today,
             "views": views,
             "stray": stray,
             "problems": sum(1 for v in views for r in v.rows if r.problem),
         }
-    status = 422 if invalid or month_error else 200
-    return render(request, "session_return.html", viewer, status_code=status, **context)
+    return context
 
 
-def _views(
+def return_views(
     db: Session,
     mentor_id: str,
     month: str,

@@ -83,7 +83,7 @@ def test_a_monthly_return_in_the_browser(
     first.get_by_label("Minutes of session 1").fill("60")
     first.get_by_label("Session 2: date").fill(today.isoformat())
     first.get_by_label("Minutes of session 2").fill("an hour")
-    page.get_by_role("button", name="Log these sessions").click()
+    page.get_by_role("button", name="Send this return").click()
     expect(page.get_by_role("alert")).to_contain_text("Nothing was logged")
     first = page.locator("fieldset.return-match").first
     expect(first.get_by_text("Minutes must be a whole number from 1 to 600")).to_be_visible()
@@ -93,7 +93,7 @@ def test_a_monthly_return_in_the_browser(
     errors[:] = [e for e in errors if "422" not in e]
 
     first.get_by_label("Minutes of session 2").fill("45")
-    page.get_by_role("button", name="Log these sessions").click()
+    page.get_by_role("button", name="Send this return").click()
     expect(page.get_by_role("status")).to_have_text("2 sessions logged for 1 mentee.")
     expect(page.locator("fieldset.return-match").first).to_contain_text(
         f"Already logged in {today:%B %Y}: 2 sessions (105 minutes)"

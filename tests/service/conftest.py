@@ -56,7 +56,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(database_url: str) -> ServiceSettings:
-    return ServiceSettings(database_url=database_url, max_upload_bytes=200_000)
+    # Month-end reminders are tested on their own (test_return_reminders.py): elsewhere a
+    # test's outbox holds what the test queued.
+    return ServiceSettings(
+        database_url=database_url, max_upload_bytes=200_000, return_reminders=False
+    )
 
 
 @pytest.fixture
