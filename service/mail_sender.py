@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,8 +30,10 @@ class MailSender:
         server: SmtpServer | None,
         setup: MailSetup,
         interval: float,
+        today: Callable[[], date] = date.today,
     ):
         self._sessions, self._server, self._setup = sessions, server, setup
+        self._today = today
         self._interval = interval
         self.reminders = True
         self._next_reminders = 0.0
@@ -64,7 +67,7 @@ class MailSender:
         try:
             if self.reminders and time.monotonic() >= self._next_reminders:
                 self._next_reminders = time.monotonic() + REMINDERS_EVERY
-                remind_if_due(self._sessions, self._setup, date.today())
+                remind_if_due(self._sessions, self._setup, self._today())
             if self._server is not None:
                 deliver_due(self._sessions, self._server, self._setup.sender)
         except Exception as exc:  # the database may be away a moment: next time

@@ -62,15 +62,19 @@ def current_user(
             401, "unknown, expired or revoked token", {"WWW-Authenticate": "Bearer"}
         )
     token, user = found
-    if user.role in PARTICIPANT_ROLES:
-        # Mentors and mentees have their own pages (/me); the API is the staff's.
-        raise HTTPException(403, "the API is for scheme staff: mentors and mentees use /me")
+    refuse_participants(user)
     reading = request.method in ("GET", "HEAD")
     token_used(request.app.state.sessions if reading else db, token)
     return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def refuse_participants(user: User) -> None:
+    """Mentors and mentees have their own pages (/me); the API is the staff's."""
+    if user.role in PARTICIPANT_ROLES:
+        raise HTTPException(403, "the API is for scheme staff: mentors and mentees use /me")
 
 
 def role_refusal(role: str, allowed: frozenset[str]) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from service import accounts, audit
 from service.api.auth import SignInService, refusal
-from service.api.deps import DB, Admin, _bearer, role_refusal
+from service.api.deps import DB, Admin, _bearer, refuse_participants, role_refusal
 from service.api.schemas import MAX_INT, SIGNED_IN, Body, PathId, Timestamp, error, errors
 from service.auth import (
     PASSWORD_MAX,
@@ -137,6 +137,7 @@ def caller(
     if found is None:
         raise HTTPException(401, "unknown, expired or revoked token", challenge)
     token, user = found
+    refuse_participants(user)
     token_used(request.app.state.sessions, token)
     return Caller(user, token.id)
 
