@@ -5,11 +5,18 @@ made later reads the checks as the applicant was judged, even if the local minim
 
 An approval may carry the applicant's register entry (``MentorEntry``): the applicant then
 joins the register in the same transaction as the decision, through the same validation and
-versioning as a mentors import of one row (``service.people.import_people``).
+versioning as a mentors import of one row (``service.people.import_people``). An applicant
+with an e-mail address is told the decision in that transaction too (``application_mail``).
+
+Applications come from staff (the API, the pages) or from the GP (``source="online"``, the
+public form, made by no user); an online one carries the rest of the form in ``details``,
+including the register entry the applicant proposes (``proposed_entry``).
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
@@ -23,7 +30,7 @@ from matcher.errors import InputError, Problem
 from matcher.readers import PeopleFile, mentors_file
 from matcher.settings import Settings
 from matcher.spreadsheet import Table
-from service import audit, people
+from service import application_mail, audit, people
 from service.db import utcnow
 from service.errors import Conflict, NotFound
 from service.models import Application, Mentor, User
@@ -31,13 +38,18 @@ from service.models import Application, Mentor, User
 DECISIONS = ("approved", "rejected")
 PENDING = "pending"
 FILTERS = (PENDING, *DECISIONS)
+SOURCES = ("staff", "online")
+# The key of ``Application.details`` holding the register entry an online applicant proposes.
+PROPOSED = "register_entry"
+_NUMBERED = re.compile(r"(.*?)(\d+)")
 
 
 @dataclass(frozen=True)
 class MentorEntry:
     """What the register needs of an approved applicant beyond the application: cells as a
     mentors file holds them (``focus_areas`` and ``availability`` are ``;`` lists). The name,
-    e-mail, GMC number, clinical sessions and years since CCT come from the application."""
+    e-mail, GMC number, clinical sessions and years since CCT come from the application; the
+    status is active (said, not left to the reader's default, so the record shows it)."""
 
     mentor_id: str
     focus_areas: str = ""
@@ -61,13 +73,14 @@ class MentorEntry:
             "modes": self.modes.strip(),
             "years_post_cct": f"{float(answers['years_post_cct']):g}",
             "clinical_sessions_per_week": f"{float(answers['clinical_sessions_per_week']):g}",
+            "status": "active",
         }
         return {column: value for column, value in cells.items() if value}
 
 
 def create(
     session: Session,
-    user: User,
+    user: User | None,
     *,
     applicant_name: str,
     email: str | None,
@@ -75,8 +88,13 @@ def create(
     mentor_id: str | None,
     answers: Answers,
     min_years_post_cct: float,
+    source: str = "staff",
+    details: dict[str, Any] | None = None,
 ) -> Application:
-    """Store an application with its checks; an ineligible one is stored too, to be rejected."""
+    """Store an application with its checks; an ineligible one is stored too, to be rejected.
+    ``user`` is None for the public form (``source="online"``): the GP is no user."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")  # callers pass a constant
     checks = check_application(gmc_number, answers, min_years_post_cct=min_years_post_cct)
     application = Application(
         applicant_name=applicant_name,
@@ -86,9 +104,13 @@ def create(
         answers=asdict(answers),
         checks=[asdict(check) for check in checks],
         eligible=is_eligible(checks),
+        source=source,
+        details=details,
     )
     session.add(application)
     session.flush()
+    # Only online ones say where they came from: the others are staff's, by their user.
+    origin = {"source": source} if source != "staff" else {}
     audit.record(
         session,
         user,
@@ -97,6 +119,7 @@ def create(
         application.id,
         eligible=application.eligible,
         failed=failed_names(application),
+        **origin,
     )
     return application
 
@@ -148,7 +171,9 @@ def decide(
 
     An approval with ``mentor`` adds the applicant to the register as that mentor, in this
     transaction: an ``InputError`` naming the columns (nothing written) if the entry is not
-    a valid mentors row or its id is taken. The caller commits, or rolls back on any error.
+    a valid mentors row or its id is taken. The decision mail to an applicant with an e-mail
+    address is queued in this transaction as well, so nothing is mailed about a decision
+    that fails. The caller commits, or rolls back on any error.
     """
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")  # the schema prevents this
@@ -192,6 +217,7 @@ def decide(
     if joining is not None:
         detail["mentor_id"] = application.mentor_id
     audit.record(session, user, "applications.decision", "application", application.id, **detail)
+    application_mail.decided(session, application)
     return application
 
 
@@ -229,6 +255,38 @@ def _join_register(session: Session, user: User, joining: PeopleFile[Any]) -> No
         ) from None
 
 
+def proposed_entry(application: Application) -> dict[str, Any]:
+    """The register entry an online applicant proposed, as the approval form's fields
+    (lists of codes, a mode of virtual, face_to_face or both); empty lists for staff's."""
+    details = application.details or {}
+    proposed = details.get(PROPOSED) or {}
+    modes = set(proposed.get("modes") or ())
+    return {
+        "focus_areas": list(proposed.get("focus_areas") or ()),
+        "availability": list(proposed.get("availability") or ()),
+        "modes": "both" if len(modes) > 1 else next(iter(modes), "virtual"),
+        "capacity_max": str(proposed.get("capacity_max") or ""),
+        "practice_code": str(details.get("practice_code") or ""),
+    }
+
+
+def free_mentor_id(session: Session) -> str:
+    """An id no mentor has, following the register's numbering: the most used prefix (MR of
+    MR0001) with the next number at the same width; MR0001 on an empty register."""
+    taken = set(session.scalars(select(Mentor.mentor_id)))
+    numbered = [found for found in map(_NUMBERED.fullmatch, taken) if found]
+    prefix, width, number = "MR", 4, 1
+    if numbered:
+        counts = Counter(found[1] for found in numbered)
+        prefix = max(counts, key=lambda p: (counts[p], p))
+        digits = [found[2] for found in numbered if found[1] == prefix]
+        width = max(len(d) for d in digits)
+        number = max(int(d) for d in digits) + 1
+    while f"{prefix}{number:0{width}d}" in taken:
+        number += 1
+    return f"{prefix}{number:0{width}d}"
+
+
 def failed_names(application: Application) -> list[str]:
     return [check["name"] for check in application.checks if not check["passed"]]
 
@@ -250,6 +308,8 @@ def public(application: Application) -> dict[str, Any]:
         "decided_at": application.decided_at,
         "decided_by": application.decided_by,
         "created_at": application.created_at,
+        "source": application.source,
+        "details": application.details,
     }
 
 

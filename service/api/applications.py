@@ -46,8 +46,9 @@ class ApplicationCreate(Body):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     applicant_name: Text
+    # 254: the longest address mail can be sent to (RFC 5321), as the outbox keeps it.
     email: (
-        Annotated[str, Field(max_length=255, json_schema_extra={"pattern": EMAIL_PATTERN})] | None
+        Annotated[str, Field(max_length=254, json_schema_extra={"pattern": EMAIL_PATTERN})] | None
     ) = None
     # Any text is kept; the gmc_number check says whether it is 7 digits.
     gmc_number: Annotated[str, Field(min_length=1, max_length=16), STRIPPED]
@@ -111,6 +112,18 @@ class ApplicationPublic(BaseModel):
     decided_at: Timestamp | None
     decided_by: int | None
     created_at: Timestamp
+    source: Annotated[
+        Literal["staff", "online"],
+        Field(description="staff: recorded by staff; online: sent by the GP through /apply"),
+    ]
+    details: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="online applications: telephone, practice_name, practice_code, "
+            "qualifications, motivation and the proposed register_entry (focus_areas, "
+            "availability, modes, capacity_max)"
+        ),
+    ]
 
 
 Cells = Annotated[str, Field(max_length=1000), STRIPPED]
@@ -194,7 +207,8 @@ def decide_application(
     """Approve or reject, once, with a reason. An ineligible application cannot be approved
     (409), nor one already decided. An approval with ``register_as`` adds the applicant to
     the register as that mentor in the same transaction (422 naming the cells if the row is
-    not a valid mentor, or its id is taken; nothing is then written)."""
+    not a valid mentor, or its id is taken; nothing is then written). An applicant with an
+    e-mail address is sent the decision and the reason, queued with the decision."""
     entry = body.register_as
     if entry is not None and body.decision != "approved":
         raise Invalid("register_as goes with an approval only: a rejected applicant is no mentor")

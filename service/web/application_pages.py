@@ -1,6 +1,9 @@
 """Mentor applications: the list (paged in the database), the application form with the
 guidance's eligibility questions, each application with its checks in plain words, and, for
-admins, the decision; an approval puts the applicant on the register as a mentor.
+admins, the decision; an approval puts the applicant on the register as a mentor, and the
+applicant is told the decision by e-mail. Applications sent through the public form
+(``apply_pages``) show the rest of the form, and the register entry the GP proposed fills
+the approval's fields.
 
 The forms are read by the API's request models (``ApplicationCreate``, ``Decision``) and
 stored by ``service.applications``, so a page refuses, stores and audits what the API does.
@@ -20,11 +23,12 @@ from matcher.eligibility import MIN_CLINICAL_SESSIONS
 from matcher.errors import InputError
 from matcher.settings import Settings as SchemeSettings
 from matcher.vocab import DAYS, FOCUS_AREAS, PARTS_OF_DAY
-from service import applications
+from service import application_mail, applications
 from service.api.applications import ApplicationCreate, Decision
 from service.api.applications import store as store_application
 from service.api.deps import DB, Settings
-from service.models import Application, Mentor
+from service.mail_templates import KINDS
+from service.models import Application, Mentor, OutboxMail
 from service.roles import ADMINS, STAFF
 from service.search import count
 from service.web.deps import Csrf, CurrentViewer, Viewer, render
@@ -40,6 +44,7 @@ NOTICES = {
     "rejected": "Application rejected.",
 }
 DECISION_WORDS = {"pending": "Pending", "approved": "Approved", "rejected": "Rejected"}
+SOURCE_WORDS = {"staff": "Staff", "online": "Online"}
 # The guidance's questions, as staff ask them of an applicant; yes or no each.
 QUESTIONS = (
     ("has_full_registration", "Does the applicant hold full registration with the GMC?"),
@@ -126,6 +131,7 @@ def _summary(application: Application) -> dict[str, Any]:
         "failed": len(applications.failed_names(application)),
         "decision": DECISION_WORDS[application.decision or applications.PENDING],
         "mentor_id": application.mentor_id,
+        "source": SOURCE_WORDS.get(application.source, application.source),
     }
 
 
@@ -313,6 +319,16 @@ def _application_page(
     scheme = SchemeSettings()
     on_register = bool(application.mentor_id) and db.get(Mentor, application.mentor_id) is not None
     checks = application.checks
+    proposal: dict[str, Any] = {}
+    free_id = ""
+    if viewer.may(ADMINS) and application.decision is None and application.eligible:
+        # The approval's fields start from what the applicant proposed; staff choose the
+        # id, told the register's next free one.
+        proposal = {
+            "mentor_id": application.mentor_id or "",
+            **applications.proposed_entry(application),
+        }
+        free_id = applications.free_mentor_id(db)
     return render(
         request,
         "application.html",
@@ -328,6 +344,8 @@ def _application_page(
         can_decide=viewer.may(ADMINS) and application.decision is None,
         on_register=on_register,
         forms=forms,
+        proposal=proposal,
+        free_id=free_id,
         problems=problems,
         labels=ENTRY_LABELS,
         focus_areas=sorted(FOCUS_AREAS),
@@ -336,4 +354,20 @@ def _application_page(
         modes=MODES,
         capacity=scheme.capacity,
         notice=notice,
+        details=application.details or {},
+        mails=[_mail_row(mail) for mail in application_mail.sent_about(db, application)],
+        reference=application_mail.reference(application),
     )
+
+
+def _mail_row(mail: OutboxMail) -> dict[str, Any]:
+    kind = KINDS.get(mail.kind)
+    return {
+        "id": mail.id,
+        "kind": kind.label if kind else mail.kind,
+        "recipient": mail.recipient,
+        "subject": mail.subject,
+        "status": mail.status,
+        "queued": mail.created_at.strftime("%Y-%m-%d %H:%M"),
+        "sent": mail.sent_at.strftime("%Y-%m-%d %H:%M") if mail.sent_at else "",
+    }

@@ -105,7 +105,14 @@ def test_an_application_filed_through_the_form_shows_its_failed_checks(
         assert stored is not None and stored.decision is None
     listed = client.get("/applications", params={"decision": "pending"})
     shown = cells(listed.text, f"application-{made}", "t[hd]")
-    assert shown[:2] + shown[3:] == [str(made), "Dr Grace Hopper", "Fails 2 checks", "Pending", ""]
+    assert shown[:2] + shown[3:] == [
+        str(made),
+        "Dr Grace Hopper",
+        "Fails 2 checks",
+        "Pending",
+        "",
+        "Staff",
+    ]
 
 
 def test_an_invalid_field_is_refused_with_its_message_and_nothing_stored(
@@ -187,6 +194,7 @@ def test_approval_puts_the_applicant_on_the_register(
             "modes": "virtual;face_to_face",
             "years_post_cct": "12",
             "clinical_sessions_per_week": "6",
+            "status": "active",
         }, stored.record
         assert session.scalar(select(func.count()).select_from(MentorVersion)) == 1
         actions = [
