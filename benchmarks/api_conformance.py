@@ -62,8 +62,8 @@ LOCKOUT = r"^(POST|PATCH|PUT|DELETE) /api/(users|tokens)\b"
 # fits the attendees, choices of people who did not attend, a session in the future or
 # before the match began, an end without a reason, training dates out of order or past the
 # cap, report dates outside 2000-2100, the contents of an uploaded spreadsheet; a password
-# the policy refuses (too short, common, like the user's name) and a token asked to last
-# longer than the service's setting.
+# the policy refuses (too short, common, like the user's name), a token asked to last
+# longer than the service's setting, and a mail's wording that does not render.
 DOMAIN_RULES = (
     "POST /api/rounds",
     "POST /api/events",
@@ -81,6 +81,7 @@ DOMAIN_RULES = (
     "POST /api/users/{user_id}/password",
     "POST /api/me/password",
     "POST /api/tokens",
+    "PUT /api/mail-templates/{kind}",
 )
 _ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 

@@ -4,7 +4,7 @@ Each kind of mail has a default subject and text here, the names it may use (``f
 each with an example), and may be replaced by the scheme's own wording (``mail_templates``
 table). Templates are Jinja2 text run in a sandbox with undefined names refused, so a
 template that names a field the mail does not have is refused when it is saved, not when a
-mail is sent. Mails are plain text: nothing is escaped.
+mail is sent (``check_template``, ``save_template``). Mails are plain text: nothing is escaped.
 """
 
 from __future__ import annotations
@@ -12,17 +12,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.models import MailTemplate
+from service import audit
+from service.db import utcnow
+from service.errors import NotFound
+from service.mail_sandbox import mail_environment
+from service.models import MailTemplate, User
 
 log = logging.getLogger(__name__)
-_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_env = mail_environment()
 SIGN_OFF = "With best wishes,\nThe GP mentoring scheme\n"
+SUBJECT_MOST = 300  # the outbox's and the templates' subject column
+BODY_MOST = 20_000
 
 
 @dataclass(frozen=True)
@@ -167,6 +174,10 @@ class TemplateProblem(ValueError):
     """A template that cannot be used: the sentence says where and why."""
 
 
+# What a template's own expressions may raise besides Jinja2's errors.
+_RUNTIME = (TypeError, ValueError, ArithmeticError, LookupError)
+
+
 def mail_kind(kind: str) -> MailKind:
     try:
         return KINDS[kind]
@@ -192,7 +203,10 @@ def render(subject: str, body: str, context: Mapping[str, Any]) -> tuple[str, st
         raise TemplateProblem(f"line {exc.lineno}: {exc.message}") from None
     except TemplateError as exc:
         raise TemplateProblem(str(exc.message or type(exc).__name__)) from None
-    return " ".join(shown_subject.split()), shown_body
+    except _RUNTIME as exc:  # e.g. a sum of a name and a number
+        raise TemplateProblem(f"{type(exc).__name__}: {exc}") from None
+    # Within the outbox's column whatever the fields hold (long names, many needs).
+    return " ".join(shown_subject.split())[:SUBJECT_MOST], shown_body
 
 
 def compose(session: Session, kind: str, context: Mapping[str, Any]) -> tuple[str, str]:
@@ -206,3 +220,184 @@ def compose(session: Session, kind: str, context: Mapping[str, Any]) -> tuple[st
     except TemplateProblem as exc:
         log.warning("mail template %s does not render (%s): default wording used", kind, exc)
         return render(default.subject, default.body, context)
+
+
+# Fields a kind's text must use (a sign-in mail without its link is no use), and fields its
+# subject must not: the link is a credential and subjects are shown on the outbox pages.
+_NEEDED = {"sign_in_link": ("link",)}
+_NOT_IN_SUBJECT = {"sign_in_link": ("link",)}
+
+
+class TemplateRefused(TemplateProblem):
+    """A template not saved: ``problems`` as ``check_template`` gives them."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A template filled in with its kind's example fields: what renders, and the problems
+    by part ("subject" or "body") of what does not."""
+
+    subject: str
+    body: str
+    problems: dict[str, str]
+
+    @property
+    def sentences(self) -> list[str]:
+        """The problems as "subject: ..." and "body: ..." sentences."""
+        return [f"{part}: {text}" for part, text in self.problems.items()]
+
+
+@dataclass(frozen=True)
+class TemplateState:
+    """A kind of mail and the wording in use: the default, or the scheme's own."""
+
+    mail: MailKind
+    subject: str
+    body: str
+    edited_at: datetime | None
+    edited_by: str | None  # the staff user's name; None for the default or a removed user
+
+    @property
+    def edited(self) -> bool:
+        return self.edited_at is not None
+
+
+def find_kind(kind: str) -> MailKind:
+    """``kind``'s definition; NotFound (404) naming the kinds there are."""
+    if kind not in KINDS:
+        raise NotFound(f"no kind of mail {kind!r}: the kinds are {', '.join(KINDS)}")
+    return KINDS[kind]
+
+
+def _filled(text: str, mail: MailKind) -> str:
+    """``text`` rendered with ``mail``'s examples; TemplateProblem says where and why."""
+    try:
+        return _env.from_string(text).render(mail.example)
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"line {exc.lineno}: {exc.message}") from None
+    except UndefinedError as exc:
+        raise TemplateProblem(
+            f"{exc.message}: the fields of this mail are {', '.join(mail.fields)}"
+        ) from None
+    except TemplateError as exc:
+        raise TemplateProblem(str(exc.message or type(exc).__name__)) from None
+    except _RUNTIME as exc:
+        raise TemplateProblem(f"{type(exc).__name__}: {exc}") from None
+
+
+def _limits(subject: str, body: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    if "\n" in subject or "\r" in subject:
+        found["subject"] = "must be one line"
+    elif len(subject) > SUBJECT_MOST:
+        found["subject"] = f"at most {SUBJECT_MOST} characters"
+    if len(body) > BODY_MOST:
+        found["body"] = f"at most {BODY_MOST:,} characters"
+    return found
+
+
+def preview(
+    session: Session, kind: str, subject: str | None = None, body: str | None = None
+) -> Preview:
+    """``subject`` and ``body`` (default: the wording in use) filled in with ``kind``'s
+    example fields, and what is wrong with each."""
+    mail = find_kind(kind)
+    in_use = wording(session, kind)
+    return _checked(
+        mail, in_use[0] if subject is None else subject, in_use[1] if body is None else body
+    )
+
+
+def check_template(kind: str, subject: str, body: str) -> list[str]:
+    """What stops ``subject`` and ``body`` being saved for ``kind``, as "subject: ..." and
+    "body: ..." sentences (none: they may be saved). Each is rendered with the kind's example
+    fields, undefined names refused; the subject must fill in to one non-empty line."""
+    return _checked(find_kind(kind), subject, body).sentences
+
+
+def _checked(mail: MailKind, subject: str, body: str) -> Preview:
+    problems = _limits(subject, body)
+    shown: dict[str, str] = {}
+    for part, text in (("subject", subject), ("body", body)):
+        if part not in problems:
+            try:
+                shown[part] = _filled(text, mail)
+            except TemplateProblem as exc:
+                problems[part] = str(exc)
+    line = " ".join(shown.get("subject", "").split())
+    text = shown.get("body", "")
+    if "subject" in shown:
+        if not line:
+            problems["subject"] = "must not be empty once its fields are filled in"
+        elif len(line) > SUBJECT_MOST:
+            problems["subject"] = (
+                f"is {len(line)} characters with the example fields: at most {SUBJECT_MOST}"
+            )
+        for name in _NOT_IN_SUBJECT.get(mail.kind, ()):
+            if mail.example[name] in line:
+                problems.setdefault(
+                    "subject", f"must not use {name}: subjects are shown on the outbox pages"
+                )
+    if "body" in shown:
+        if not text.strip():
+            problems["body"] = "must not be empty once its fields are filled in"
+        for name in _NEEDED.get(mail.kind, ()):
+            if mail.example[name] not in text:
+                problems.setdefault("body", f"must use {name} ({mail.fields[name][0]})")
+    ordered: dict[str, str] = {p: problems[p] for p in ("subject", "body") if p in problems}
+    return Preview(line if "subject" in shown else "", text, ordered)
+
+
+def template_states(session: Session) -> list[TemplateState]:
+    """Every kind of mail with the wording in use and who last edited it, in ``KINDS`` order."""
+    rows = session.execute(
+        select(MailTemplate, User.name).outerjoin(User, User.id == MailTemplate.updated_by)
+    ).all()
+    own = {row.kind: (row, name) for row, name in rows}
+    states = []
+    for kind, mail in KINDS.items():
+        if kind in own:
+            row, name = own[kind]
+            states.append(TemplateState(mail, row.subject, row.body, row.updated_at, name))
+        else:
+            states.append(TemplateState(mail, mail.subject, mail.body, None, None))
+    return states
+
+
+def template_state(session: Session, kind: str) -> TemplateState:
+    """One kind's wording in use (NotFound for an unknown kind)."""
+    find_kind(kind)
+    return next(state for state in template_states(session) if state.mail.kind == kind)
+
+
+def save_template(session: Session, user: User, kind: str, subject: str, body: str) -> MailTemplate:
+    """Store the scheme's wording of ``kind`` (the caller commits), audited
+    ``mail_templates.edit``; TemplateRefused, nothing stored, if ``check_template`` objects."""
+    find_kind(kind)
+    problems = check_template(kind, subject, body)
+    if problems:
+        raise TemplateRefused(problems)
+    row = session.get(MailTemplate, kind)
+    if row is None:
+        row = MailTemplate(kind=kind)
+        session.add(row)
+    row.subject, row.body = subject, body
+    row.updated_at, row.updated_by = utcnow(), user.id
+    session.flush()
+    audit.record(session, user, "mail_templates.edit", "mail_template", kind)
+    return row
+
+
+def reset_template(session: Session, user: User, kind: str) -> bool:
+    """Back to the default wording of ``kind`` (the caller commits); False if it was already,
+    else audited ``mail_templates.reset``."""
+    find_kind(kind)
+    gone = session.execute(delete(MailTemplate).where(MailTemplate.kind == kind))
+    if not gone.rowcount:  # type: ignore[attr-defined]
+        return False
+    audit.record(session, user, "mail_templates.reset", "mail_template", kind)
+    return True

@@ -5,7 +5,10 @@ Every file says the date it is as of twice: in its name
 every row, so that a machine reads one table and a person sees the date beside each figure.
 The workbooks add an "About" sheet that says it in words ("As of 30 November 2026").
 
-* Monitoring: one row, with the columns of ``GET /api/reports/monitoring``.
+* Monitoring: one row, with the columns of ``GET /api/reports/monitoring``; the workbook
+  adds the participants' scheme experience (``experience_file``: the surveys' figures by
+  round, cohort and mentee group, never a comment; no means nor counts of each rating for
+  fewer than 5 answers).
 * Ledger: the year's twelve months, with the columns of ``GET /api/reports/finance``'s
   months; and, per month, each mentor paid or over the cap (the lines add up to the month's).
   Staff get the mentor's name beside the id; analysts get ids only.
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,8 +30,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher.safe_write import Row, Sheet, write_csv, write_workbook
+from service.experience import SUPPRESSED, ExperienceRow
 from service.finance import FinancialYear, Ledger, Payment, Tariff
-from service.models import Mentor
+from service.models import SURVEY_RATINGS, Mentor
 from service.monitoring import Monitoring
 
 KINDS = ("csv", "xlsx")
@@ -69,6 +73,21 @@ MENTOR_COLUMNS = (
     "amount_gbp",
 )
 ID_MENTOR_COLUMNS = tuple(c for c in MENTOR_COLUMNS if c != "mentor_name")
+EXPERIENCE_COLUMNS = (
+    "as_of",
+    "by",
+    "attribute",
+    "group",
+    "stage",
+    "side",
+    "sent",
+    "answered",
+    "response_rate",
+    "note",
+    *(f"{rating}_{part}" for rating in SURVEY_RATINGS for part in ("mean", *"12345")),
+)
+# The experience by each grouping: ``by`` -> its rows (``service.experience``).
+Experience = Mapping[str, Sequence[ExperienceRow]]
 
 
 def as_of_words(day: date) -> str:
@@ -124,8 +143,9 @@ def mentor_months(
     ]
 
 
-def monitoring_file(figures: Monitoring, kind: str) -> bytes:
-    """The monitoring figures at ``figures.as_of``: one row (no names in it for anyone)."""
+def monitoring_file(figures: Monitoring, kind: str, experience: Experience | None = None) -> bytes:
+    """The monitoring figures at ``figures.as_of``: one row (no names in it for anyone);
+    the workbook adds ``experience`` as a sheet of its own."""
     row = {
         "as_of": figures.as_of.isoformat(),
         "financial_year": figures.year.label,
@@ -137,19 +157,60 @@ def monitoring_file(figures: Monitoring, kind: str) -> bytes:
         "mentors_profiled": figures.mentors_profiled,
         "whole_weeks_left": figures.whole_weeks_left,
     }
+    about = [
+        f"Monitoring figures, financial year {figures.year.label}",
+        "Spend to date: payments dated up to and including the as-of date.",
+        "Profiled spend: spend to date plus, for each mentor with a confirmed or "
+        "registered match, a paid session in each whole week left, up to the cap.",
+    ]
+    sheets = [Sheet("Monitoring", MONITORING_COLUMNS, [row])]
+    if experience is not None:
+        sheets.append(_experience_sheet(figures.as_of, experience))
+        about += EXPERIENCE_ABOUT
+    return _file(kind, [*sheets, _about(figures.as_of, about)])
+
+
+EXPERIENCE_ABOUT = [
+    "Experience: the participants' feedback surveys (after the first meeting, at the end), "
+    "by round, mentee cohort and mentee group (gender, ethnicity, IMG): surveys sent by the "
+    "as-of date, answers given by then, the response rate, and each rating's mean and "
+    "answers of 1 to 5.",
+    f"A row with {SUPPRESSED} gives no means nor answers of 1 to 5, so that no one's answers "
+    "can be read.",
+]
+
+
+def experience_file(as_of: date, experience: Experience, kind: str) -> bytes:
+    """The participants' scheme experience at ``as_of``: one row per grouping, group, stage
+    and side (never a comment or a name)."""
     sheets = [
-        Sheet("Monitoring", MONITORING_COLUMNS, [row]),
-        _about(
-            figures.as_of,
-            [
-                f"Monitoring figures, financial year {figures.year.label}",
-                "Spend to date: payments dated up to and including the as-of date.",
-                "Profiled spend: spend to date plus, for each mentor with a confirmed or "
-                "registered match, a paid session in each whole week left, up to the cap.",
-            ],
-        ),
+        _experience_sheet(as_of, experience),
+        _about(as_of, ["Participants' scheme experience", *EXPERIENCE_ABOUT]),
     ]
     return _file(kind, sheets)
+
+
+def _experience_sheet(as_of: date, experience: Experience) -> Sheet:
+    rows: list[Row] = []
+    for by, found in experience.items():
+        for line in found:
+            row: dict[str, object] = {
+                "as_of": as_of.isoformat(),
+                "by": by,
+                "attribute": line.attribute,
+                "group": line.group,
+                "stage": line.stage,
+                "side": line.side,
+                "sent": line.sent,
+                "answered": line.answered,
+                "response_rate": line.response_rate,
+                "note": SUPPRESSED if line.suppressed else "",
+            }
+            for rating in line.ratings:
+                row[f"{rating.rating}_mean"] = rating.mean
+                row.update({f"{rating.rating}_{n}": c for n, c in enumerate(rating.counts, 1)})
+            rows.append(row)
+    return Sheet("Experience", EXPERIENCE_COLUMNS, rows)
 
 
 def ledger_file(

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from service import matches
-from service.api.deps import DB, ReportReaders, Staff
+from service import matches, surveys
+from service.api.deps import DB, ReportReaders, Settings, Staff
 from service.api.schemas import (
     LINES,
     SIGNED_IN,
@@ -21,6 +21,7 @@ from service.api.schemas import (
     Timestamp,
     errors,
 )
+from service.outbox import MailSetup
 
 router = APIRouter(tags=["matches"], responses=SIGNED_IN)
 Status = Literal["confirmed", "registered", "ended"]
@@ -78,13 +79,17 @@ def get_match(match_id: PathId, db: DB, user: ReportReaders) -> MatchPublic:
 
 
 @router.patch("/api/matches/{match_id}", responses=errors(400, 404, 409))
-def change_status(match_id: PathId, body: StatusChange, db: DB, user: Staff) -> MatchPublic:
-    """``registered`` once the first meeting is held; ``ended`` with a reason.
+def change_status(
+    match_id: PathId, body: StatusChange, db: DB, user: Staff, settings: Settings
+) -> MatchPublic:
+    """``registered`` once the first meeting is held; ``ended`` with a reason. Either sends
+    both people that stage's feedback survey (``service.surveys``).
 
     409 if the match cannot take that step (e.g. it has ended); 422 for ``ended`` without a
     reason, or a ``registered_on`` in the future or before the match was confirmed."""
     match = matches.change_status(
         db, user, match_id, body.status, body.reason, body.registered_on, date.today()
     )
+    surveys.open_for_status(db, match, MailSetup.from_settings(settings))
     db.commit()
     return MatchPublic.model_validate(matches.match_views(db, [match], named=True)[0])

@@ -36,9 +36,7 @@ def _with_login_cookie(response: Response, token: str, secure: bool) -> Response
     return response
 
 
-def _form_page(
-    request: Request, settings: Settings, status: int = 200, **context: Any
-) -> Response:
+def _form_page(request: Request, settings: Settings, status: int = 200, **context: Any) -> Response:
     token = request.cookies.get(sessions.LOGIN_COOKIE) or secrets.token_urlsafe(32)
     response = render(
         request,

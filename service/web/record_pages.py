@@ -11,13 +11,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import finance, matches, monitoring, report_files
+from service import experience, finance, matches, monitoring, report_files, surveys
 from service.api.deps import DB, Settings
 from service.api.reports import YEARS
 from service.api.schemas import LINE, LINES
 from service.config import ServiceSettings
 from service.errors import Conflict, Invalid, NotFound
 from service.models import Mentee
+from service.outbox import MailSetup
 from service.people import mentor_summaries
 from service.roles import PEOPLE_READERS, REPORT_READERS, STAFF
 from service.search import count
@@ -175,24 +176,27 @@ def change_status(
     match_id: int,
     db: DB,
     viewer: CurrentViewer,
+    settings: Settings,
     status: Annotated[Literal["registered", "ended"], Form()],
     csrf_token: Csrf = "",
     reason: Annotated[str, Form(max_length=500), LINES] = "",
     registered_on: Annotated[str, Form(max_length=10)] = "",
     back: Back = "",
 ) -> Response:
-    """Register a confirmed match (on the day of its first meeting) or end one; a wrong step
-    is 409; an end without a reason shows the form again, with nothing changed. Then back to
-    ``back`` (the page of the list the form was on; only paths of this site), at the row."""
+    """Register a confirmed match (on the day of its first meeting) or end one, sending both
+    people that stage's feedback survey; a wrong step is 409; an end without a reason shows
+    the form again, with nothing changed. Then back to ``back`` (the page of the list the
+    form was on; only paths of this site), at the row."""
     viewer.require(STAFF)
     viewer.check_form(csrf_token)
     back = safe_back(back, "/matches")
     if status == "ended" and not reason.strip():
         error = "Required: say why the match ended."
         return _end_form(request, viewer, match_id, reason, error, back)
-    matches.change_status(
+    match = matches.change_status(
         db, viewer.user, match_id, status, reason or None, _day(registered_on), date.today()
     )
+    surveys.open_for_status(db, match, MailSetup.from_settings(settings))
     db.commit()
     target = back_with(back, f"match-{match_id}", notice=status, match=str(match_id))
     return RedirectResponse(target, status_code=303)
@@ -225,10 +229,13 @@ def reports(
     fy = _year(year, tariff, today)
     ledger = finance.year_ledger(db, fy, tariff)
     figures = monitoring.monitoring(db, tariff, day)
+    sent, answered = experience.totals(db, day)
     return render(
         request,
         "reports.html",
         viewer,
+        surveys_sent=sent,
+        surveys_answered=answered,
         today=today.isoformat(),
         today_words=report_files.as_of_words(today),
         as_of=day.isoformat(),
@@ -250,13 +257,16 @@ def reports(
 def monitoring_download(
     kind: str, db: DB, viewer: CurrentViewer, settings: Settings, as_of: AsOf = ""
 ) -> Response:
-    """The monitoring figures as of a day (default today), as CSV or XLSX; no names in them."""
+    """The monitoring figures as of a day (default today), as CSV or XLSX (with a sheet of
+    the participants' scheme experience); no names in them."""
     viewer.require(REPORT_READERS)
     _check_kind(kind)
     tariff = finance.Tariff.from_settings(settings)
     figures = monitoring.monitoring(db, tariff, _as_of(as_of, date.today()))
     name = report_files.file_name("monitoring", figures.year, figures.as_of, kind)
-    return _download(report_files.monitoring_file(figures, kind), kind, name)
+    # The workbook adds the participants' experience; the CSV stays one table of one row.
+    views = experience.by_each(db, figures.as_of) if kind == "xlsx" else None
+    return _download(report_files.monitoring_file(figures, kind, views), kind, name)
 
 
 @router.get("/reports/ledger.{kind}")

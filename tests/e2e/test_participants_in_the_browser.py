@@ -28,7 +28,7 @@ from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 from conftest import MATCHER, USERS, Service, _add_user, _free_port, _wait_until_up
 from playwright.sync_api import Browser, Page, expect
-from test_browser import SAMPLE, _context, _import_sample, _review
+from test_browser import SAMPLE, _context, _import_sample, _open_from_nav, _review, _signed_in
 
 JOB_TIMEOUT = 120.0
 MAIL_TIMEOUT = 30.0
@@ -201,6 +201,31 @@ def test_from_introduction_to_a_logged_session_and_a_survey(
     _review(page, "mentor's return sent", findings, None)
     _answer_survey(page, findings, "mentor")
     mentor.close()
+
+    # Staff: what was sent, the wording, returns outstanding, the answers and the figures.
+    staff, page = _signed_in(browser, service, "boss", errors)
+    _open_from_nav(page, "Outbox")
+    expect(page.locator("tbody tr").first).to_be_visible()
+    _review(page, "outbox", findings, screenshots)
+    page.locator("main a[href^='/outbox/']").filter(has_text=re.compile(r"^\d+$")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    _review(page, "a mail", findings, None)
+    _open_from_nav(page, "Mail wording")
+    _review(page, "mail wording", findings, None)
+    page.get_by_role("link", name="Monthly return reminder").click()
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_text("Dear Dr Tom Reid")).to_be_visible()
+    _review(page, "a mail's wording, previewed", findings, None)
+    page.goto(f"{service.url}/returns?month={today:%Y-%m}")
+    expect(page.get_by_role("heading", name="Monthly returns outstanding")).to_be_visible()
+    _review(page, "returns outstanding", findings, None)
+    page.goto(f"{service.url}/matches/{match['id']}/surveys")
+    expect(page.get_by_text("A good start.").first).to_be_visible()
+    _review(page, "a match's surveys", findings, None)
+    page.goto(f"{service.url}/reports/experience?by=round")
+    expect(page.get_by_role("heading", name="Participants’ scheme experience")).to_be_visible()
+    _review(page, "experience figures", findings, None)
+    staff.close()
 
     with service.api("officer") as api:
         logged = api.get("/api/sessions").json()

@@ -127,6 +127,17 @@ ALLOWED = {
     ("GET", "/api/tokens"): EVERYONE,
     ("POST", "/api/tokens"): EVERYONE,
     ("DELETE", "/api/tokens/{token_id}"): EVERYONE,
+    ("GET", "/api/outbox"): STAFF,
+    ("GET", "/api/outbox/{mail_id}"): STAFF,
+    ("POST", "/api/outbox/{mail_id}/retry"): STAFF,
+    ("PATCH", "/api/outbox"): STAFF,
+    ("GET", "/api/outbox.zip"): STAFF,
+    ("GET", "/api/outbox.csv"): STAFF,
+    ("GET", "/api/mail-templates"): STAFF,
+    ("GET", "/api/mail-templates/{kind}"): STAFF,
+    ("PUT", "/api/mail-templates/{kind}"): STAFF,
+    ("DELETE", "/api/mail-templates/{kind}"): STAFF,
+    ("POST", "/api/mail-templates/{kind}/preview"): STAFF,
 }
 
 

@@ -115,7 +115,8 @@ def test_the_monitoring_figures_download_as_the_page_and_the_api_give_them(
     assert answer.headers["content-type"] == XLSX
     assert attachment(answer) == f"monitoring-{year_label(TODAY)}-as-of-{TODAY.isoformat()}.xlsx"
     sheets = read_sheets(answer.content)
-    assert list(sheets) == ["Monitoring", "About"]
+    assert list(sheets) == ["Monitoring", "Experience", "About"]
+    assert sheets["Experience"][0][:3] == ("as_of", "by", "attribute")  # test_experience_figures
     (cells,) = as_dicts(sheets["Monitoring"])
     assert cells == {**api, "as_of": TODAY.isoformat()}
     assert sheets["About"][1] == (as_of_words(TODAY),)
