@@ -96,15 +96,7 @@ async def login(
     except WrongPassword:
         return again(401, "Wrong user name or password.")
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        sessions.COOKIE,
-        token,
-        max_age=int(settings.session_hours * 3600),
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
-    response.delete_cookie(sessions.LOGIN_COOKIE)
+    sessions.set_cookie(response, token, settings.session_hours, settings.secure_cookies)
     return response
 
 

@@ -140,13 +140,5 @@ def use_link(
     audit.record(db, user, "web.sign_in", "user", user.id, via="link")
     db.commit()
     signed_in = RedirectResponse("/me", status_code=303)
-    signed_in.set_cookie(
-        sessions.COOKIE,
-        cookie,
-        max_age=int(settings.session_hours * 3600),
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
-    signed_in.delete_cookie(sessions.LOGIN_COOKIE)
+    sessions.set_cookie(signed_in, cookie, settings.session_hours, settings.secure_cookies)
     return signed_in

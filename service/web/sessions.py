@@ -7,6 +7,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from fastapi import Response
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -74,3 +75,11 @@ def same_masked(expected: str | None, given: str | None) -> bool:
     pad, hidden = data[:half], data[half:]
     token = bytes(a ^ b for a, b in zip(hidden, pad, strict=True))
     return bool(expected) and hmac.compare_digest((expected or "").encode(), token)
+
+
+def set_cookie(response: Response, token: str, hours: float, secure: bool) -> None:
+    """The signed-in session's cookie on ``response`` (a password's sign-in or a link's)."""
+    response.set_cookie(
+        COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="lax", secure=secure
+    )
+    response.delete_cookie(LOGIN_COOKIE)

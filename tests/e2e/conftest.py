@@ -9,39 +9,14 @@ screenshots of the pages into DIR (see docs/screenshots/).
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
+from served import Service, serving
 
 from benchmarks.page_loads import CHROMIUM, CHROMIUM_ARGS
-
-MATCHER = [sys.executable, "-m", "matcher.cli"]
-PASSWORD = "a long enough password"
-USERS = {"officer": "matcher", "analyst": "analyst", "boss": "admin"}  # name: role
-START_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True)
-class Service:
-    """A running `matcher serve`: its address, and an API token per user (all of whom have
-    the same password)."""
-
-    url: str
-    tokens: dict[str, str]
-    password: str = PASSWORD
-
-    def api(self, user: str) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -64,22 +39,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """`matcher serve` on a free port over a new SQLite file; users added by the CLI."""
-    folder = tmp_path_factory.mktemp("e2e")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'scheme.db'}"}
-    tokens = {name: _add_user(env, name, role) for name, role in USERS.items()}
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = folder / "server.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [*MATCHER, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
-    try:
-        _wait_until_up(url, process, log)
-        yield Service(url, tokens)
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+    with serving(tmp_path_factory.mktemp("e2e")) as running:
+        yield running
 
 
 @pytest.fixture
@@ -91,36 +52,3 @@ def screenshots() -> Path | None:
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _add_user(env: dict[str, str], name: str, role: str) -> str:
-    """`matcher users add` with a password on stdin; its last line is an API token."""
-    done = subprocess.run(
-        [*MATCHER, "users", "add", name, "--role", role, "--password-stdin"],
-        input=f"{PASSWORD}\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return done.stdout.strip().splitlines()[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, f"the server did not start:\n{log.read_text()}"
-        time.sleep(0.2)

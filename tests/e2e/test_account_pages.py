@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, expect
 from test_browser import _context, _open_from_nav, _review, _signed_in
 
 if TYPE_CHECKING:
-    from conftest import Service
+    from served import Service
 
 NEW_PASSWORD = "seven plain words make it"
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, expect
 from test_browser import _context, _review, _signed_in
 
 if TYPE_CHECKING:
-    from conftest import Service
+    from served import Service
 
 ANSWERS = {
     "Do you hold full registration with the GMC?": "Yes",

@@ -23,7 +23,7 @@ from test_browser import (
 from service.finance import FinancialYear
 
 if TYPE_CHECKING:
-    from conftest import Service
+    from served import Service
 
 TODAY = date.today()
 

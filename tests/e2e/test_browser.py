@@ -22,7 +22,7 @@ from datasets.generator import sample_dir
 from service.web.paging import PER_PAGE
 
 if TYPE_CHECKING:
-    from conftest import Service
+    from served import Service
 
 WIDE = ViewportSize(width=1280, height=800)
 PHONE = ViewportSize(width=390, height=844)

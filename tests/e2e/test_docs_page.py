@@ -9,7 +9,7 @@ import httpx
 from playwright.sync_api import Browser, expect
 
 if TYPE_CHECKING:
-    from conftest import Service
+    from served import Service
 
 # Runs before the page's own scripts: every violation of the page's policy is kept.
 WATCH_POLICY = """document.addEventListener('securitypolicyviolation', (e) => {

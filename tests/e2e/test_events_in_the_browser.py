@@ -18,7 +18,7 @@ from test_browser import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Service
+    from served import Service
 
 
 def test_the_event_pages_and_sheets(

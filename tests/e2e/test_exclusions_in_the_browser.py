@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, expect
 from test_browser import _import_sample, _open_from_nav, _review, _signed_in
 
 if TYPE_CHECKING:
-    from conftest import Service
+    from served import Service
 
 
 def test_add_and_remove_a_conflict_of_interest(

@@ -9,10 +9,7 @@ AA rules)."""
 from __future__ import annotations
 
 import email
-import os
 import re
-import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -26,11 +23,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
-from conftest import MATCHER, USERS, Service, _add_user, _free_port, _wait_until_up
 from playwright.sync_api import Browser, Page, expect
-from test_browser import SAMPLE, _context, _import_sample, _open_from_nav, _review, _signed_in
+from served import Service, free_port, serving
+from test_browser import SAMPLE, _context, _open_from_nav, _review, _signed_in
+from test_sessions_in_the_browser import _approved_matches
 
-JOB_TIMEOUT = 120.0
 MAIL_TIMEOUT = 30.0
 
 
@@ -71,46 +68,23 @@ def _text(message: Message) -> str:
 def mailing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, Inbox]]:
     """`matcher serve` sending its outbox to an SMTP server on the loopback."""
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    folder = tmp_path_factory.mktemp("e2e-mail")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{folder / 'scheme.db'}",
-        "MATCHER_SMTP_URL": f"smtp://127.0.0.1:{controller.port}",
-        "MATCHER_MAIL_INTERVAL_SECONDS": "0.5",
-        "MATCHER_PUBLIC_URL": url,
-        "MATCHER_MAIL_FROM": "matching@lmc.example",
-    }
-    tokens = {name: _add_user(env, name, role) for name, role in USERS.items()}
-    log = folder / "server.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [*MATCHER, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
     try:
-        _wait_until_up(url, process, log)
-        yield Service(url, tokens), inbox
+        with serving(
+            tmp_path_factory.mktemp("e2e-mail"),
+            MATCHER_SMTP_URL=f"smtp://127.0.0.1:{controller.port}",
+            MATCHER_MAIL_INTERVAL_SECONDS="0.5",
+            MATCHER_MAIL_FROM="matching@lmc.example",
+        ) as service:
+            yield service, inbox
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
         controller.stop()
 
 
 def _approved_match(service: Service) -> dict[str, Any]:
-    _import_sample(service, "boss")
-    with service.api("boss") as api:
-        made = api.post("/api/rounds", json={"name": "Introductions", "time_limit": 10})
-        round_id = made.json()["id"]
-        job_id = api.post(f"/api/rounds/{round_id}/run").json()["job_id"]
-        deadline = time.monotonic() + JOB_TIMEOUT
-        while api.get(f"/api/jobs/{job_id}").json()["status"] not in ("done", "failed"):
-            assert time.monotonic() < deadline, "the round did not finish"
-            time.sleep(0.5)
-        assert api.post(f"/api/rounds/{round_id}/approve").status_code == 200
-        match: dict[str, Any] = api.get("/api/matches").json()[0]
+    """The sample imported, a round run and approved through the API; its first match."""
+    match: dict[str, Any] = _approved_matches(service)[0]
     return match
 
 

@@ -18,7 +18,7 @@ from test_browser import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Service
+    from served import Service
 
 
 def test_find_open_and_edit_a_mentee(

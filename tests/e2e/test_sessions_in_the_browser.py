@@ -22,7 +22,7 @@ from test_browser import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Service
+    from served import Service
 
 JOB_TIMEOUT = 120.0
 

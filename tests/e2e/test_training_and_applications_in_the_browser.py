@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, expect
 from test_browser import _open_from_nav, _review, _signed_in
 
 if TYPE_CHECKING:
-    from conftest import Service
+    from served import Service
 
 APPLICANT = "Dr Katherine Johnson"
 
