@@ -106,6 +106,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def sign_in(_request: Request, exc: SignInRequired) -> Response:
+        if exc.next_path == "/me" or exc.next_path.startswith(("/me/", "/me?")):
+            # Mentors and mentees sign in with a link, not a password.
+            return RedirectResponse("/me/sign-in", status_code=303)
         return RedirectResponse(login_url(exc.next_path), status_code=303)
 
     @app.middleware("http")

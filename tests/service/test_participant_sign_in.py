@@ -112,7 +112,8 @@ def test_an_expired_link_does_not_sign_in(
     with transaction(app.state.sessions) as db:
         db.execute(update(SignInLink).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert follow_link(client, token) == 410
-    assert client.get("/me", follow_redirects=False).status_code == 303  # to sign in
+    refused = client.get("/me/return", follow_redirects=False)
+    assert (refused.status_code, refused.headers["location"]) == (303, "/me/sign-in")
     assert sessions.COOKIE not in client.cookies
 
 
