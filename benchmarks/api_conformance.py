@@ -74,6 +74,7 @@ DOMAIN_RULES = (
     "POST /api/training",
     "PATCH /api/training/{record_id}",
     "GET /api/reports/monitoring",
+    "GET /api/reports/experience",
     "POST /api/mentors/import",
     "POST /api/mentees/import",
     "POST /api/exclusions/import",

@@ -66,7 +66,7 @@ NOT_BUILT = 404
 @dataclass(frozen=True)
 class PageSpec:
     """A page of the site: what it is, its path (``{round}``, ``{match}``, ``{mentor}``,
-    ``{mentee}`` and ``{user}`` are filled from the scheme) and the roles it is measured as,
+    ``{mentee}``, ``{user}``, ``{mail}`` and ``{month}`` are filled from the scheme) and the roles it is measured as,
     where what it shows differs by role (an analyst sees ids, not names; an admin also plans
     events and manages users; a visitor has not signed in)."""
 
@@ -109,6 +109,16 @@ PAGES = (
     PageSpec("Applications",              "/applications",                     "matcher"),
     PageSpec("New application",           "/applications/new",                 "matcher"),
     PageSpec("Audit log",                 "/audit",                            "admin"),
+    PageSpec("Outbox",                    "/outbox",                           "matcher"),
+    PageSpec("Outbox, page 2",            "/outbox?page=2",                    "matcher"),
+    PageSpec("Outbox, a search",          "/outbox?q=match:{match}",           "matcher"),
+    PageSpec("A mail",                    "/outbox/{mail}",                    "matcher"),
+    PageSpec("Mail wording",              "/mail-templates",                   "matcher"),
+    PageSpec("A mail's wording",          "/mail-templates/introduction_to_mentee", "matcher"),
+    PageSpec("Returns outstanding",       "/returns?month={month}",            "matcher"),
+    PageSpec("Scheme experience",         "/reports/experience?by=group",      "matcher analyst"),
+    PageSpec("Apply to be a mentor",      "/apply",                            "visitor"),
+    PageSpec("Sign in by link",           "/me/sign-in",                       "visitor"),
 )
 # fmt: on
 ROLES = ("visitor", "matcher", "admin", "analyst")
@@ -226,6 +236,8 @@ def set_up(server: Server, sample: str, time_limit: float) -> Scheme:
                 "mentor": first["mentor_id"],
                 "mentee": first["mentee_id"],
                 "user": "1",  # the API's user (`serving.serve`), a matcher
+                "mail": str(api.get("/api/outbox", params={"limit": 1}).json()["mails"][0]["id"]),
+                "month": f"{date.today():%Y-%m}",
             },
         )
 
