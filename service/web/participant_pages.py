@@ -63,7 +63,13 @@ async def save_my_record(request: Request, db: DB, me: CurrentParticipant) -> Re
     """Save the person's own fields as a one-row import: the same checks, a new version."""
     form = await request.form()
     me.viewer.check_form(_text(form.get("csrf_token")))
-    cells = {c: _text(form.get(c)) for c in _columns(me.kind) if c in form}
+    own = _columns(me.kind)
+    # A field the form does not have is refused, not dropped: the rest of the record is the
+    # scheme's to change.
+    others = sorted(set(form) - {"csrf_token", "version", *own})
+    if others:
+        raise Invalid(f"these details are not yours to change here: {', '.join(others)}")
+    cells = {c: _text(form.get(c)) for c in own if c in form}
     try:
         read_version = int(_text(form.get("version")))
     except ValueError:

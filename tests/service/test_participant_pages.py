@@ -52,9 +52,11 @@ def test_a_mentor_changes_their_own_details(
         "modes": "virtual",
         "focus_areas": "wellbeing; leadership",
         "capacity_max": "5",
-        # Not the person's to change: the form has no such field, and it is not read.
-        "gmc_number": "1234567",
     }
+    # Not the person's to change: the form has no such field, and it is refused, not dropped.
+    theirs = client.post("/me", data={**form, "gmc_number": "1234567", "status": "paused"})
+    assert theirs.status_code == 422
+    assert "these details are not yours to change here: gmc_number, status" in theirs.text
     saved = client.post("/me", data=form, follow_redirects=False)
     assert saved.status_code == 303, saved.text
     assert saved.headers["location"] == "/me?notice=saved"
