@@ -1,5 +1,5 @@
-"""The `matcher` command: match, validate, generate, demo, speed-meeting, preferences, users,
-serve.
+"""The `matcher` command: match, validate, generate, demo, speed-meeting, preferences, recruit,
+compare, users, serve.
 
 Exit codes: 0 success; 1 the rules cannot all hold (or validate found clashes); 2 bad input.
 
@@ -198,8 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--out", type=Path, required=True, help="folder for the report")
 
+    from matcher import planning_cli
     from service.cli import add_commands
 
+    planning_cli.add_commands(commands)
     add_commands(commands)
     return parser
 
@@ -310,6 +312,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_preferences(args)
         if args.command == "bench":
             return run_bench(args)
+        if args.command in ("recruit", "compare"):
+            from matcher import planning_cli
+
+            return planning_cli.run(args)
         if args.command in ("users", "serve", "worker"):
             from service.cli import run
 
