@@ -23,6 +23,7 @@ from service.api import (
     matches,
     outbox,
     people,
+    plans,
     reports,
     rounds,
     sessions,
@@ -61,6 +62,7 @@ ROUTERS = (
     outbox.router,
     mail_templates.router,
     surveys.router,
+    plans.router,
 )
 
 

@@ -480,3 +480,19 @@ class MailTemplate(Base):
     body: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Plan(Base):
+    """An analyst's plan on a round (``service.plans``): recruitment or a comparison of
+    settings, run as a job; its answer holds ids and figures only."""
+
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # recruit | compare
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column()
+    job_id: Mapped[str] = mapped_column(String(36), unique=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    __table_args__ = (CheckConstraint("kind IN ('recruit', 'compare')", name="ck_plans_kind"),)

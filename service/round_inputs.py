@@ -112,10 +112,15 @@ def round_pairs(session: Session, round_id: int) -> list[RoundPair]:
 
 
 def build_problem(
-    session: Session, round_: Round, postcode_lookup: str = ""
+    session: Session,
+    round_: Round,
+    postcode_lookup: str = "",
+    settings_mapping: dict[str, Any] | None = None,
 ) -> tuple[ProblemData, dict[str, Any]]:
-    """The round's problem data from the stored records, and what went into it."""
-    settings = round_settings(round_.settings, postcode_lookup)
+    """The round's problem data from the stored records, and what went into it; read with
+    ``settings_mapping`` instead of the round's own settings when given (a plan's scenario)."""
+    mapping = round_.settings if settings_mapping is None else settings_mapping
+    settings = round_settings(mapping, postcode_lookup)
     mentors = list(session.scalars(select(Mentor).order_by(Mentor.mentor_id)))
     query = select(Mentee).order_by(Mentee.mentee_id)
     if round_.mentee_ids is not None:

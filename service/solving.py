@@ -113,18 +113,60 @@ def solve_in_child(
     the job's reading, solving and storing together. Once ``cancelled`` is set, the child is
     ended within a quarter of a second and SolveCancelled raised."""
     begun = time.monotonic() if started is None else started
+    args = (problem, begun, time_limit, seed, os.getpid())
+    answer = _run_child(_child, args, begun + time_limit, on_progress, cancelled)
+    return _result(answer)
+
+
+def call_in_child(
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+    *,
+    time_limit: float,
+    on_progress: Callable[[str], None] = lambda line: None,
+    started: float | None = None,
+    cancelled: threading.Event | None = None,
+) -> Any:
+    """``function(*args, progress=...)`` in a child process, as ``solve_in_child`` runs a
+    solve (a module-level function whose answer pickles: the analysts' plans)."""
+    begun = time.monotonic() if started is None else started
+    call = (function, args, os.getpid())
+    return _run_child(_call_child, call, begun + time_limit, on_progress, cancelled)
+
+
+def _call_child(
+    conn: Connection, function: Callable[..., Any], args: tuple[Any, ...], parent: int
+) -> None:
+    _die_with_parent(parent)
+    try:
+        answer = function(*args, progress=lambda line: conn.send(("progress", line)))
+        conn.send(("result", answer))
+    except BaseException as exc:  # the parent must hear of every failure
+        with contextlib.suppress(OSError):
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _run_child(
+    target: Callable[..., None],
+    args: tuple[Any, ...],
+    due: float,
+    on_progress: Callable[[str], None],
+    cancelled: threading.Event | None,
+) -> Any:
+    """Start ``target(sender, *args)`` in a child and relay its progress until its answer;
+    past ``due`` (monotonic) and a grace, or once ``cancelled``, the child is ended."""
     receiver, sender = _context.Pipe(duplex=False)
-    process = _context.Process(
-        target=_child, args=(sender, problem, begun, time_limit, seed, os.getpid()), daemon=True
-    )
+    process = _context.Process(target=target, args=(sender, *args), daemon=True)
     process.start()
     sender.close()
-    deadline = begun + time_limit + GRACE_SECONDS
+    deadline = due + GRACE_SECONDS
     try:
         while True:
             if time.monotonic() > deadline:
                 raise SolveFailed(
-                    f"the solver did not stop within {time_limit + GRACE_SECONDS:.0f} s"
+                    f"the solver did not stop within {GRACE_SECONDS:.0f} s of its limit"
                 )
             if cancelled is not None and cancelled.is_set():
                 raise SolveCancelled("stopped on request")
@@ -140,7 +182,7 @@ def solve_in_child(
             if kind == "progress":
                 on_progress(str(payload))
             elif kind == "result":
-                return _result(payload)
+                return payload
             else:
                 raise SolveFailed(str(payload))
     finally:

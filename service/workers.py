@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.config import ServiceSettings
 from service.jobs import JobRunner
 from service.mail_sender import MailSender
+from service.plans import KINDS as PLAN_KINDS
+from service.plans import plan_kind
 from service.queue import make_queue
 from service.round_runs import round_kind
 
@@ -23,6 +25,7 @@ def make_runner(settings: ServiceSettings, sessions: sessionmaker[Session]) -> J
     """A runner on the queue of ``settings.database_url``, knowing every kind of job."""
     kinds = {
         "round": round_kind(sessions, settings.postcode_lookup, settings.max_time_limit),
+        **{kind: plan_kind(sessions, kind, settings.postcode_lookup) for kind in PLAN_KINDS},
     }
     return JobRunner(
         sessions,

@@ -26,7 +26,7 @@ import openpyxl
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from scheme import run_round, sign_in
+from scheme import run_round, sign_in, wait_for_job
 from sqlalchemy import select
 
 from matcher.readers import load_problem
@@ -38,6 +38,7 @@ from service.models import (
     Job,
     Match,
     OutboxMail,
+    Plan,
     Round,
     Survey,
     TrainingRecord,
@@ -288,6 +289,15 @@ def scheme(client: TestClient, as_role: Headers) -> dict[str, Any]:
     answer = client.post("/api/events", json=event, headers=as_role("organiser"))
     assert answer.status_code == 201, answer.text
     typed.append(event_name)
+    # A plan of the solved round, read back by analysts with its answer.
+    asked = {
+        "kind": "compare",
+        "time_limit": 5,
+        "scenarios": [{"name": "base"}, {"name": "narrow", "settings": {"capacity": {"max": 5}}}],
+    }
+    answer = client.post(f"/api/rounds/{solved}/plans", json=asked, headers=as_role("analyst"))
+    assert answer.status_code == 202, answer.text
+    assert wait_for_job(client, answer.json()["job_id"], staff)["status"] == "done"
     return {"typed": typed, "rounds": [clash, solved]}
 
 
@@ -305,8 +315,9 @@ def test_an_analyst_receives_no_name_no_diversity_reason_and_no_typed_text(
             "record_id": [str(i) for i in session.scalars(select(TrainingRecord.id))],
             "survey_id": [str(i) for i in session.scalars(select(Survey.id))],
             "mail_id": [str(i) for i in session.scalars(select(OutboxMail.id))][:3],
+            "plan_id": [str(i) for i in session.scalars(select(Plan.id))],
         }
-    assert len(ids["round_id"]) == 2 and len(ids["job_id"]) == 2 and len(ids["match_id"]) > 100
+    assert len(ids["round_id"]) == 2 and len(ids["job_id"]) == 3 and len(ids["plan_id"]) == 1 and len(ids["match_id"]) > 100
     ids |= {
         "kind": ["mentors", "mentees", "exclusions", "csv", "xlsx"],
         "suffix": ["csv", "xlsx"],
