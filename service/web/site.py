@@ -23,6 +23,7 @@ from service.web import (
     participant_pages,
     participant_sign_in_pages,
     people_pages,
+    plan_pages,
     record_pages,
     return_pages,
     round_admin_pages,
@@ -56,6 +57,7 @@ ROUTERS = (
     participant_sign_in_pages.router,
     participant_pages.router,
     return_pages.router,
+    plan_pages.router,
 )
 HEADINGS = {
     401: "Please sign in",
