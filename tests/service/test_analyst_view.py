@@ -317,7 +317,12 @@ def test_an_analyst_receives_no_name_no_diversity_reason_and_no_typed_text(
             "mail_id": [str(i) for i in session.scalars(select(OutboxMail.id))][:3],
             "plan_id": [str(i) for i in session.scalars(select(Plan.id))],
         }
-    assert len(ids["round_id"]) == 2 and len(ids["job_id"]) == 3 and len(ids["plan_id"]) == 1 and len(ids["match_id"]) > 100
+    assert (
+        len(ids["round_id"]) == 2
+        and len(ids["job_id"]) == 3
+        and len(ids["plan_id"]) == 1
+        and len(ids["match_id"]) > 100
+    )
     ids |= {
         "kind": ["mentors", "mentees", "exclusions", "csv", "xlsx"],
         "suffix": ["csv", "xlsx"],
