@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from scheme import sign_in, wait_for_job
+from scheme import import_scheme, sign_in, wait_for_job, write_scheme
 from sqlalchemy import func, select
 
 from matcher.data import ProblemData
@@ -94,3 +95,35 @@ def test_bad_settings_come_back_and_start_nothing(
 def test_organisers_have_no_planning(client: TestClient, as_role: Headers) -> None:
     sign_in(client, "organiser", "secret-organiser")
     assert client.get("/reports/plans").status_code == 403
+
+
+def test_a_recruitment_plan_on_its_page(
+    client: TestClient, as_role: Headers, tmp_path: Path
+) -> None:
+    write_scheme(tmp_path, n_mentors=3, n_mentees=40, seed=11)
+    import_scheme(client, tmp_path, as_role("matcher"))
+    made = client.post(
+        "/api/rounds", json={"name": "plans", "time_limit": 5}, headers=as_role("matcher")
+    )
+    csrf = sign_in(client, "analyst", "secret-analyst")
+    form = {
+        "csrf_token": csrf,
+        "kind": "recruit",
+        "round_id": str(made.json()["id"]),
+        "target": "all",
+        "time_limit": "10",
+    }
+    started = client.post("/reports/plans", data=form, follow_redirects=False)
+    assert started.status_code == 303, started.text
+    plan = client.get(
+        f"/api/plans/{started.headers['location'].rsplit('/', 1)[1]}", headers=as_role("analyst")
+    ).json()
+    assert wait_for_job(client, plan["job_id"], as_role("analyst"))["status"] == "done"
+    answer = client.get(f"/api/plans/{plan['id']}", headers=as_role("analyst")).json()["result"]
+    page = client.get(f"/reports/plans/{plan['id']}").text
+    count = answer["new_mentors"]
+    assert f"{count} new mentor{'s' if count != 1 else ''} (optimal)" in page
+    assert f"£{answer['cost_per_year_gbp']:,.0f}" in page
+    for recruit in answer["recruits"]:
+        assert f"<td>{recruit['id']}</td>" in page
+        assert ", ".join(recruit["mentees"]) in page

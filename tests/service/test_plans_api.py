@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from scheme import wait_for_job
+from scheme import import_scheme, wait_for_job, write_scheme
 
 from matcher.compare import Scenario, run_all, table_rows
 from matcher.data import ProblemData
 from matcher.readers import load_problem
 from matcher.settings import Settings
+from service.plan_work import recruit_answer
+from solver.recruit import plan_recruitment, profiles_of
 
 Headers = Callable[[str], dict[str, str]]
 NARROW = {"capacity": {"min": 4, "max": 5}}
@@ -97,3 +99,30 @@ def test_bad_plans_are_refused(client: TestClient, as_role: Headers, problem: Pr
     )
     assert organiser.status_code == 403
     assert client.get("/api/plans", headers=analyst).json() == []
+
+
+def test_a_recruitment_plan_equals_matcher_recruit_on_the_files(
+    client: TestClient, as_role: Headers, tmp_path: Path
+) -> None:
+    # Few mentors for many mentees: recruits are needed.
+    write_scheme(tmp_path, n_mentors=3, n_mentees=40, seed=11)
+    import_scheme(client, tmp_path, as_role("matcher"))
+    round_id = _round(client, as_role("matcher"))
+    analyst = as_role("analyst")
+    asked = {"kind": "recruit", "target": "all", "time_limit": 10}
+    started = client.post(f"/api/rounds/{round_id}/plans", json=asked, headers=analyst)
+    assert started.status_code == 202, started.text
+    answer = _finished(client, started.json(), analyst)["result"]
+
+    files = [tmp_path / f for f in ("mentors.csv", "mentees.csv", "exclusions.csv")]
+    problem = load_problem(*files)
+    profiles = profiles_of(problem.mentors, problem, from_register=True)
+    direct = plan_recruitment(problem, profiles, "all", time_limit=10)
+    want = recruit_answer(direct, problem.settings)
+    assert answer["new_mentors"] > 0 and answer["status"] == "optimal"
+    assert {k: v for k, v in answer.items() if k != "seconds"} == {
+        k: v for k, v in want.items() if k != "seconds"
+    }
+    assert answer["cost_per_year_gbp"] == 12_615 * answer["new_mentors"]
+    taken = [m for r in answer["recruits"] for m in r["mentees"]]
+    assert len(taken) == len(set(taken))
