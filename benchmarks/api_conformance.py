@@ -61,9 +61,10 @@ LOCKOUT = r"^(POST|PATCH|PUT|DELETE) /api/(users|tokens)\b"
 # JSON schema can say: a round's settings (checked as a settings file), whether a rotation
 # fits the attendees, choices of people who did not attend, a session in the future or
 # before the match began, an end without a reason, training dates out of order or past the
-# cap, report dates outside 2000-2100, the contents of an uploaded spreadsheet; a password
-# the policy refuses (too short, common, like the user's name), a token asked to last
-# longer than the service's setting, and a mail's wording that does not render.
+# cap, report dates outside 2000-2100, a plan's scenarios sharing a name or with unknown
+# settings, the contents of an uploaded spreadsheet; a password the policy refuses (too
+# short, common, like the user's name), a token asked to last longer than the service's
+# setting, and a mail's wording that does not render.
 DOMAIN_RULES = (
     "POST /api/rounds",
     "POST /api/events",
@@ -75,6 +76,7 @@ DOMAIN_RULES = (
     "PATCH /api/training/{record_id}",
     "GET /api/reports/monitoring",
     "GET /api/reports/experience",
+    "POST /api/rounds/{round_id}/plans",
     "POST /api/mentors/import",
     "POST /api/mentees/import",
     "POST /api/exclusions/import",

@@ -117,6 +117,7 @@ PAGES = (
     PageSpec("A mail's wording",          "/mail-templates/introduction_to_mentee", "matcher"),
     PageSpec("Returns outstanding",       "/returns?month={month}",            "matcher"),
     PageSpec("Scheme experience",         "/reports/experience?by=group",      "matcher analyst"),
+    PageSpec("Planning",                  "/reports/plans",                    "matcher analyst"),
     PageSpec("Apply to be a mentor",      "/apply",                            "visitor"),
     PageSpec("Sign in by link",           "/me/sign-in",                       "visitor"),
 )

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from service import plans
 from service.api.deps import DB, ReportReaders
 from service.api.schemas import SIGNED_IN, Body, JsonObject, PathId, Pattern, Timestamp, errors
+from service.errors import Invalid
 from service.models import Job, Plan
 
 router = APIRouter(tags=["plans"], responses=SIGNED_IN)
@@ -29,34 +30,33 @@ class ScenarioIn(Body):
     )
 
 
-class PlanCreate(Body):
+class RecruitCreate(Body):
+    """The fewest new mentors that let every ``target`` mentee of the round be matched."""
+
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["recruit", "compare"]
-    target: Literal["fellows", "priority", "all"] | None = Field(
-        default=None, description="recruit: who must all be matched"
-    )
-    scenarios: list[ScenarioIn] | None = Field(
-        default=None,
+    kind: Literal["recruit"]
+    target: Literal["fellows", "priority", "all"] = Field(description="Who must all be matched")
+    time_limit: float = Field(default=30.0, gt=0, le=600, allow_inf_nan=False)
+
+
+class CompareCreate(Body):
+    """The round under each scenario's settings, compared with the first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["compare"]
+    scenarios: list[ScenarioIn] = Field(
         min_length=1,
         max_length=plans.MOST_SCENARIOS,
-        description="compare: the scenarios, the first being the base",
+        description="The scenarios, each with a name of its own; the first is the base",
     )
     time_limit: float = Field(
-        default=30.0, gt=0, le=600, allow_inf_nan=False, description="Seconds per run"
+        default=30.0, gt=0, le=600, allow_inf_nan=False, description="Seconds per scenario"
     )
 
-    @model_validator(mode="after")
-    def _fits_its_kind(self) -> PlanCreate:
-        if self.kind == "recruit" and (self.target is None or self.scenarios is not None):
-            raise ValueError("a recruit plan has a target and no scenarios")
-        if self.kind == "compare":
-            if self.scenarios is None or self.target is not None:
-                raise ValueError("a compare plan has scenarios and no target")
-            names = [s.name for s in self.scenarios]
-            if len(set(names)) != len(names):
-                raise ValueError("each scenario needs a name of its own")
-        return self
+
+PlanCreate = Annotated[RecruitCreate | CompareCreate, Field(discriminator="kind")]
 
 
 class PlanPublic(BaseModel):
@@ -106,10 +106,13 @@ def start_plan(
     """Start a plan of the round as a background job (poll ``GET /api/plans/{id}``)."""
     settings = request.app.state.settings
     params: dict[str, Any] = {"time_limit": min(body.time_limit, settings.max_time_limit)}
-    if body.kind == "recruit":
+    if isinstance(body, RecruitCreate):
         params["target"] = body.target
     else:
-        params["scenarios"] = [s.model_dump() for s in body.scenarios or []]
+        names = [s.name for s in body.scenarios]
+        if len(set(names)) != len(names):
+            raise Invalid("each scenario needs a name of its own")
+        params["scenarios"] = [s.model_dump() for s in body.scenarios]
     runner = request.app.state.jobs
     plan = plans.start_plan(db, user, round_id, body.kind, params, runner, settings.postcode_lookup)
     db.commit()

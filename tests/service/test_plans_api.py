@@ -87,7 +87,7 @@ def test_bad_plans_are_refused(client: TestClient, as_role: Headers, problem: Pr
     assert refused.status_code == 422 and "scenario odd:" in refused.text
     no_target = {"kind": "recruit"}
     refused = client.post(f"/api/rounds/{round_id}/plans", json=no_target, headers=analyst)
-    assert refused.status_code == 422 and "a recruit plan has a target" in refused.text
+    assert refused.status_code == 422 and "body.recruit.target: Field required" in refused.text
     missing = client.post(
         "/api/rounds/999/plans", json={"kind": "recruit", "target": "all"}, headers=analyst
     )
