@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -63,8 +63,9 @@ class MipModel:
         return values
 
 
-class _Rows:
-    """Linear rows in coordinate form, gathered part by part."""
+class Rows:
+    """Linear rows in coordinate form, gathered part by part, then written into a MathOpt
+    model (the matching MIP here, the recruitment model in ``solver.recruit_model``)."""
 
     def __init__(self) -> None:
         self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -79,12 +80,38 @@ class _Rows:
         coef: np.ndarray,
         lo: float | np.ndarray,
         hi: float | np.ndarray,
-    ) -> None:
-        lo, hi = np.atleast_1d(lo).astype(np.float64), np.atleast_1d(hi).astype(np.float64)
-        self.parts.append((row + self.n, col, coef.astype(np.float64)))
-        self.lower.append(lo)
-        self.upper.append(hi)
-        self.n += len(lo)
+        count: int | None = None,
+    ) -> int:
+        """Add ``count`` rows (by default as many as ``lo`` has bounds; ``row`` numbers them
+        from 0): the first one's index."""
+        first = self.n
+        count = len(np.atleast_1d(lo)) if count is None else count
+        self.parts.append(
+            (
+                np.asarray(row, np.int64) + first,
+                np.asarray(col, np.int64),
+                np.asarray(coef, np.float64),
+            )
+        )
+        self.lower.append(np.broadcast_to(np.asarray(lo, np.float64), (count,)))
+        self.upper.append(np.broadcast_to(np.asarray(hi, np.float64), (count,)))
+        self.n += count
+        return first
+
+    def write(self, proto: Any) -> None:
+        """The rows as ``proto``'s linear constraints and matrix (zeros left out, in the
+        row-major order MathOpt wants)."""
+        row, col, coef = (np.concatenate([p[i] for p in self.parts]) for i in range(3))
+        keep = coef != 0
+        order = np.lexsort((col[keep], row[keep]))
+        constraints = proto.linear_constraints
+        constraints.ids.extend(range(self.n))
+        constraints.lower_bounds.extend(np.concatenate(self.lower).tolist())
+        constraints.upper_bounds.extend(np.concatenate(self.upper).tolist())
+        matrix = proto.linear_constraint_matrix
+        matrix.row_ids.extend(row[keep][order].tolist())
+        matrix.column_ids.extend(col[keep][order].tolist())
+        matrix.coefficients.extend(coef[keep][order].tolist())
 
 
 def build(inst: Instance, penalty: bool = True) -> MipModel:
@@ -95,7 +122,7 @@ def build(inst: Instance, penalty: bool = True) -> MipModel:
     pairs = inst.pairs
     n_pairs = len(pairs)
     k = np.arange(n_pairs)
-    rows = _Rows()
+    rows = Rows()
     used = np.flatnonzero((inst.least > 0) & ~inst.must_use)
 
     # A mentee has at most one mentor (rows for mentees with two or more pairs).
@@ -228,19 +255,7 @@ def build(inst: Instance, penalty: bool = True) -> MipModel:
     variables.integers.extend(
         [True] * (n_pairs + len(used)) + [False] * (n_vars - n_pairs - len(used))
     )
-    row = np.concatenate([p[0] for p in rows.parts]).astype(np.int64)
-    col = np.concatenate([p[1] for p in rows.parts]).astype(np.int64)
-    coef = np.concatenate([p[2] for p in rows.parts])
-    keep = coef != 0
-    order = np.lexsort((col[keep], row[keep]))  # MathOpt wants row-major order
-    constraints = proto.linear_constraints
-    constraints.ids.extend(range(rows.n))
-    constraints.lower_bounds.extend(np.concatenate(rows.lower).tolist())
-    constraints.upper_bounds.extend(np.concatenate(rows.upper).tolist())
-    matrix = proto.linear_constraint_matrix
-    matrix.row_ids.extend(row[keep][order].tolist())
-    matrix.column_ids.extend(col[keep][order].tolist())
-    matrix.coefficients.extend(coef[keep][order].tolist())
+    rows.write(proto)
     constant = int(weights.balance * np.sum(inst.current**2)) + weights.churn * len(
         inst.problem.previous
     )

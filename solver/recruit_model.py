@@ -36,6 +36,7 @@ import numpy as np
 
 from matcher import equity
 from solver.instance import Instance
+from solver.mip_rows import Rows
 
 if TYPE_CHECKING:
     from ortools.math_opt import model_pb2
@@ -67,37 +68,6 @@ class Step:
         return self.values is not None
 
 
-class _Rows:
-    """Linear rows in coordinate form, gathered part by part."""
-
-    def __init__(self) -> None:
-        self.row: list[np.ndarray] = []
-        self.col: list[np.ndarray] = []
-        self.coef: list[np.ndarray] = []
-        self.lower: list[np.ndarray] = []
-        self.upper: list[np.ndarray] = []
-        self.n = 0
-
-    def add(
-        self,
-        row: np.ndarray,
-        col: np.ndarray,
-        coef: np.ndarray,
-        lo: float | np.ndarray,
-        hi: float | np.ndarray,
-        count: int,
-    ) -> int:
-        """Add ``count`` rows (``row`` numbers them from 0); the first one's index."""
-        first = self.n
-        self.row.append(np.asarray(row, np.int64) + first)
-        self.col.append(np.asarray(col, np.int64))
-        self.coef.append(np.asarray(coef, np.float64))
-        self.lower.append(np.broadcast_to(np.asarray(lo, np.float64), (count,)))
-        self.upper.append(np.broadcast_to(np.asarray(hi, np.float64), (count,)))
-        self.n += count
-        return first
-
-
 class RecruitModel:
     """The recruitment model over ``inst`` (the round with one mentor row per profile after
     the ``n_current`` current mentors), the allowed pairs ``kept`` (indices) and at most
@@ -118,7 +88,7 @@ class RecruitModel:
         y_of = np.full(inst.n_mentors, -1)
         y_of[used] = n_pairs + n_profiles + np.arange(len(used))
         k = np.arange(n_pairs)
-        rows = _Rows()
+        rows = Rows()
 
         # A mentee has at most one mentor: row j for mentee j.
         self._mentee_row = rows.add(mentee, k, np.ones(n_pairs), 0.0, 1.0, inst.n_mentees)
@@ -169,15 +139,7 @@ class RecruitModel:
         self._upper = np.r_[np.ones(n_pairs), copies.astype(np.float64), np.ones(len(used))]
         variables.upper_bounds.extend(self._upper.tolist())
         variables.integers.extend([True] * self.n_vars)
-        row, col, coef = (np.concatenate(v) for v in (rows.row, rows.col, rows.coef))
-        order = np.lexsort((col, row))  # MathOpt wants row-major order
-        proto.linear_constraints.ids.extend(range(rows.n))
-        proto.linear_constraints.lower_bounds.extend(np.concatenate(rows.lower).tolist())
-        proto.linear_constraints.upper_bounds.extend(np.concatenate(rows.upper).tolist())
-        matrix = proto.linear_constraint_matrix
-        matrix.row_ids.extend(row[order].tolist())
-        matrix.column_ids.extend(col[order].tolist())
-        matrix.coefficients.extend(coef[order].tolist())
+        rows.write(proto)
         self._proto: model_pb2.ModelProto = proto
 
     # --- the two counting steps ------------------------------------------------------------
