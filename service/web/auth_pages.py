@@ -40,14 +40,7 @@ def home(request: Request, db: DB) -> Response:
 def login_form(request: Request, settings: Settings, next: str = "") -> Response:
     token = secrets.token_urlsafe(32)
     response = render(request, "login.html", next=_safe_next(next), login_csrf=sessions.mask(token))
-    response.set_cookie(
-        sessions.LOGIN_COOKIE,
-        token,
-        max_age=3600,
-        httponly=True,
-        samesite="strict",
-        secure=settings.secure_cookies,
-    )
+    sessions.set_form_cookie(response, token, settings.secure_cookies)
     return response
 
 

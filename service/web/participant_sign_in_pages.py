@@ -30,9 +30,7 @@ Token = Annotated[str, Query(max_length=100)]
 
 
 def _with_login_cookie(response: Response, token: str, secure: bool) -> Response:
-    response.set_cookie(
-        sessions.LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict", secure=secure
-    )
+    sessions.set_form_cookie(response, token, secure)
     return response
 
 

@@ -83,3 +83,25 @@ def set_cookie(response: Response, token: str, hours: float, secure: bool) -> No
         COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="lax", secure=secure
     )
     response.delete_cookie(LOGIN_COOKIE)
+
+
+def set_form_cookie(
+    response: Response,
+    token: str,
+    secure: bool,
+    *,
+    name: str = LOGIN_COOKIE,
+    hours: float = 1.0,
+    path: str = "/",
+) -> None:
+    """The double-submit token of a form shown before any session (sign-in, the public
+    application form): the form carries it masked, the cookie plain."""
+    response.set_cookie(
+        name,
+        token,
+        max_age=int(hours * 3600),
+        path=path,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+    )
