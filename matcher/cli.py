@@ -33,12 +33,17 @@ def _err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
+def add_people_arguments(parser: argparse.ArgumentParser) -> None:
+    """The round's files: mentors, mentees and, optionally, exclusions."""
     parser.add_argument("mentors", type=Path, help="mentor register (CSV or XLSX)")
     parser.add_argument("mentees", type=Path, help="mentees waiting (CSV or XLSX)")
     parser.add_argument(
         "--exclusions", type=Path, help="pairs never to match: mentor_id, mentee_id, reason"
     )
+
+
+def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    add_people_arguments(parser)
     parser.add_argument("--locks", type=Path, help="pairs that must match: mentor_id, mentee_id")
     parser.add_argument(
         "--previous", type=Path, help="the last proposal, to keep changes few on a re-run"

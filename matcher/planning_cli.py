@@ -9,6 +9,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from matcher.cli import add_people_arguments
+
 TARGETS = ("fellows", "priority", "all")
 
 
@@ -22,11 +24,7 @@ def add_commands(commands: Any) -> None:
         "reported with its bound when the time limit ends the search. Writes recruit.csv "
         "(mentor rows to fill in with real people), plan.md and result.json.",
     )
-    recruit.add_argument("mentors", type=Path, help="mentor register (CSV or XLSX)")
-    recruit.add_argument("mentees", type=Path, help="mentees waiting (CSV or XLSX)")
-    recruit.add_argument(
-        "--exclusions", type=Path, help="pairs never to match: mentor_id, mentee_id, reason"
-    )
+    add_people_arguments(recruit)
     recruit.add_argument("--settings", type=Path, help="scheme settings (TOML)")
     recruit.add_argument(
         "--target",
@@ -56,11 +54,7 @@ def add_commands(commands: Any) -> None:
         "mentors used, equity gap and waiting days, with each scenario's difference from the "
         "first.",
     )
-    compare.add_argument("mentors", type=Path, help="mentor register (CSV or XLSX)")
-    compare.add_argument("mentees", type=Path, help="mentees waiting (CSV or XLSX)")
-    compare.add_argument(
-        "--exclusions", type=Path, help="pairs never to match: mentor_id, mentee_id, reason"
-    )
+    add_people_arguments(compare)
     compare.add_argument(
         "--scenario",
         action="append",
