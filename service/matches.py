@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
-from service import audit
+from service import audit, surveys
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound
 from service.models import Match, Mentee, Mentor, User
+from service.outbox import MailSetup
 from service.search import contains
 
 STATUSES = ("confirmed", "registered", "ended")
@@ -81,10 +82,13 @@ def change_status(
     reason: str | None,
     registered_on: date | None = None,
     today: date | None = None,
+    *,
+    setup: MailSetup,
 ) -> Match:
     """Move a match one step on; ``reason`` is required to end it. ``registered_on`` is the
     day of the first meeting (default ``today``): not in the future, not before the match
-    was confirmed."""
+    was confirmed. Either step sends both people that stage's feedback survey (mails from
+    ``setup``), whoever takes it: staff, the API or one of the pair."""
     # The row stays locked until commit (PostgreSQL; SQLite's writer holds the database), so
     # two changes at once cannot both start from the same status.
     match = session.get(Match, match_id, with_for_update=True)
@@ -105,6 +109,7 @@ def change_status(
         match.end_reason = reason.strip()
     before, match.status = match.status, status
     audit.record(session, user, f"matches.{status}", "match", match_id, before=before)
+    surveys.open_for_status(session, match, setup)
     return match
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from service import matches, surveys
+from service import matches
 from service.api.deps import DB, ReportReaders, Settings, Staff
 from service.api.schemas import (
     LINES,
@@ -88,8 +88,14 @@ def change_status(
     409 if the match cannot take that step (e.g. it has ended); 422 for ``ended`` without a
     reason, or a ``registered_on`` in the future or before the match was confirmed."""
     match = matches.change_status(
-        db, user, match_id, body.status, body.reason, body.registered_on, date.today()
+        db,
+        user,
+        match_id,
+        body.status,
+        body.reason,
+        body.registered_on,
+        date.today(),
+        setup=MailSetup.from_settings(settings),
     )
-    surveys.open_for_status(db, match, MailSetup.from_settings(settings))
     db.commit()
     return MatchPublic.model_validate(matches.match_views(db, [match], named=True)[0])

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher.errors import InputError
-from service import matches, person_edit, session_logs, surveys
+from service import matches, person_edit, session_logs
 from service.api.deps import DB
 from service.errors import Invalid, NotFound
 from service.models import ACTIVE_MATCH_STATUSES, Match, Mentee, Mentor, PersonRow
@@ -118,14 +118,14 @@ def first_meeting(
         return _page(
             request, db, me, meeting_error=(match_id, "Enter the day of the first meeting.")
         )
+    setup = MailSetup.from_settings(request.app.state.settings)
     try:
-        matches.change_status(db, me.viewer.user, match.id, "registered", None, registered_on=day)
+        matches.change_status(
+            db, me.viewer.user, match.id, "registered", None, registered_on=day, setup=setup
+        )
     except Invalid as exc:
         db.rollback()
         return _page(request, db, me, meeting_error=(match_id, exc.message))
-    surveys.open_surveys(
-        db, match, "first_meeting", MailSetup.from_settings(request.app.state.settings)
-    )
     db.commit()
     return RedirectResponse("/me?notice=registered", status_code=303)
 

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import experience, finance, matches, monitoring, report_files, surveys
+from service import experience, finance, matches, monitoring, report_files
 from service.api.deps import DB, Settings
 from service.api.reports import YEARS
 from service.api.schemas import LINE, LINES
@@ -193,10 +193,16 @@ def change_status(
     if status == "ended" and not reason.strip():
         error = "Required: say why the match ended."
         return _end_form(request, viewer, match_id, reason, error, back)
-    match = matches.change_status(
-        db, viewer.user, match_id, status, reason or None, _day(registered_on), date.today()
+    matches.change_status(
+        db,
+        viewer.user,
+        match_id,
+        status,
+        reason or None,
+        _day(registered_on),
+        date.today(),
+        setup=MailSetup.from_settings(settings),
     )
-    surveys.open_for_status(db, match, MailSetup.from_settings(settings))
     db.commit()
     target = back_with(back, f"match-{match_id}", notice=status, match=str(match_id))
     return RedirectResponse(target, status_code=303)
